@@ -1,0 +1,208 @@
+"""Bounded model checking in z3 with iterative deepening.
+
+The transition relation is encoded per step: an integer ``sel_k`` picks the
+rule instance taken at step k, the rule's guard must hold in state k, and every
+slot of state k+1 equals that rule's update of it (or keeps its value when the
+rule does not write it).  One incremental solver holds the unrolling; each
+depth asks, under an assumption literal, whether a property fails at that
+depth.  The first depth at which it does gives a counterexample that is minimal
+in steps for this configuration.
+
+Verdicts: ``violated`` (with trace), ``holds`` up to the depth reached, or
+``unknown`` when z3 returned unknown or the time limit ran out.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import z3
+
+from checker.symbolic import bool_term, rule_terms
+
+log = logging.getLogger("gmpcheck.bmc")
+
+
+@dataclass
+class Result:
+    """The verdict of one property."""
+
+    property: str
+    verdict: str  # violated | holds | unknown
+    depth: int    # violated: counterexample length in steps; holds: depth checked
+    seconds: float
+    engine: str = "bmc-z3"
+    trace: list | None = None  # [(rule index or None, state list)]
+    loop: int | None = None    # lasso: index of the state the last one returns to
+    victim: int | None = None  # starvation / bounded-wait: the G concerned
+    reason: str = ""
+
+    def summary(self) -> str:
+        if self.verdict == "violated":
+            what = f"lasso of {self.depth} steps, loop back to state {self.loop}" if self.loop is not None \
+                else f"minimal counterexample of {self.depth} steps"
+            return f"violated ({what})"
+        if self.verdict == "holds":
+            return f"holds up to depth {self.depth} (bounded; no counterexample of {self.depth} steps or fewer)"
+        return f"unknown ({self.reason})"
+
+
+class Unrolling:
+    """The incremental unrolling of a model's transition relation."""
+
+    def __init__(self, model):
+        self.model = model
+        self.solver = z3.Solver()
+        self.names = model.layout.slot_names()
+        self.states: list[list] = []
+        self.sels: list = []
+        self.writes = [r.writes() for r in model.rules]
+        self.tick_index = next(i for i, r in enumerate(model.rules) if r.name == "tick")
+        s0 = self._fresh(0)
+        for v, x in zip(model.init, s0):
+            self.solver.add(x == v)
+        self.states.append(s0)
+
+    def _fresh(self, k):
+        return [z3.Int(f"{n}@{k}") for n in self.names]
+
+    def extend(self):
+        """Add the transition from the last state to a new one."""
+        k = len(self.states) - 1
+        s = self.states[k]
+        nxt = self._fresh(k + 1)
+        sel = z3.Int(f"sel@{k}")
+        R = len(self.model.rules)
+        cons = [sel >= 0, sel < R]
+        per_slot: list[list] = [[] for _ in s]
+        for i, rule in enumerate(self.model.rules):
+            guard, post = rule_terms(rule, s)
+            cons.append(z3.Implies(sel == i, guard))
+            for v in self.writes[i]:
+                per_slot[v].append((i, post[v]))
+        for v, updates in enumerate(per_slot):
+            term = s[v]
+            for i, t in updates:
+                term = z3.If(sel == i, t, term)
+            cons.append(nxt[v] == term)
+        self.solver.add(*cons)
+        self.states.append(nxt)
+        self.sels.append(sel)
+
+    def trace(self, m, k):
+        out = []
+        for j in range(k + 1):
+            st = [m.eval(x, model_completion=True).as_long() for x in self.states[j]]
+            rule = None if j == 0 else m.eval(self.sels[j - 1], model_completion=True).as_long()
+            out.append((rule, st))
+        return out
+
+
+def _check(solver, assumption, deadline):
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        return z3.unknown, "time limit reached"
+    solver.set("timeout", max(1, int(remaining * 1000)))
+    r = solver.check(assumption)
+    reason = solver.reason_unknown() if r == z3.unknown else ""
+    if r == z3.unknown and ("timeout" in reason or "canceled" in reason):
+        reason = "time limit reached"
+    return r, reason
+
+
+def check(model, props, max_depth: int, timeout_s: float, progress=None) -> list[Result]:
+    """Check ``props`` (Property objects) by iterative deepening up to ``max_depth`` steps.
+
+    >>> from spec.scenario import load
+    >>> from spec.sched.model import build_model
+    >>> m = build_model(load("spec/scenarios/tight-loop-p1.toml"), "go1.13")
+    >>> [r.verdict for r in check(m, [m.property("bounded-wait")], 20, 60)]
+    ['violated']
+    """
+    start = time.monotonic()
+    deadline = start + timeout_s
+    u = Unrolling(model)
+    results: dict[str, Result] = {}
+    pending = list(props)
+    lits = {}
+    for depth in range(0, max_depth + 1):
+        if depth > 0:
+            u.extend()
+        s = u.states[depth]
+        for prop in list(pending):
+            lit = z3.Bool(f"check_{prop.name}@{depth}")
+            if prop.kind == "invariant":
+                u.solver.add(z3.Implies(lit, z3.Not(bool_term(prop.expr, s))))
+            elif prop.kind == "starvation":
+                if depth == 0:
+                    continue
+                u.solver.add(z3.Implies(lit, _lasso_term(model, u, depth)))
+            else:
+                raise ValueError(f"unknown property kind {prop.kind}")
+            r, reason = _check(u.solver, lit, deadline)
+            if r == z3.sat:
+                m = u.solver.model()
+                res = Result(prop.name, "violated", depth, time.monotonic() - start, trace=u.trace(m, depth))
+                if prop.kind == "starvation":
+                    res.loop, res.victim = _lasso_witness(m, u, depth)
+                elif prop.name == "bounded-wait":
+                    res.victim = _late_g(model, res.trace[-1][1])
+                results[prop.name] = res
+                pending.remove(prop)
+            elif r == z3.unknown:
+                results[prop.name] = Result(prop.name, "unknown", depth, time.monotonic() - start,
+                                            reason=f"{reason} at depth {depth}")
+                pending.remove(prop)
+            u.solver.add(z3.Not(lit))
+        if progress:
+            progress(depth, max_depth, [p.name for p in pending], time.monotonic() - start)
+        if not pending:
+            break
+    for prop in pending:
+        results[prop.name] = Result(prop.name, "holds", max_depth, time.monotonic() - start)
+    return [results[p.name] for p in props]
+
+
+def _late_g(model, state):
+    S = model.state
+    for g in range(S.nG):
+        if state[S.wait.base + g] > S.bound:
+            return g
+    return None
+
+
+def _lasso_vars(model):
+    """Slots compared for a loop-back: everything but the wait counters."""
+    skip = set(range(model.state.wait.base, model.state.wait.base + model.state.wait.size))
+    return [v for v in range(model.layout.size) if v not in skip]
+
+
+def _lasso_term(model, u: Unrolling, k: int):
+    """Some j < k with state k == state j, a tick between them, and a G ready in all of j..k."""
+    keep = _lasso_vars(model)
+    sk = u.states[k]
+    ready = [[bool_term(model.ready[g], u.states[i]) for g in range(model.state.nG)] for i in range(k + 1)]
+    options = []
+    for j in range(k):
+        sj = u.states[j]
+        same = z3.And(*[sk[v] == sj[v] for v in keep])
+        ticks = z3.Or(*[u.sels[i] == u.tick_index for i in range(j, k)])
+        starving = z3.Or(*[z3.And(*[ready[i][g] for i in range(j, k + 1)]) for g in range(model.state.nG)])
+        options.append(z3.And(same, ticks, starving))
+    return z3.Or(*options)
+
+
+def _lasso_witness(m, u: Unrolling, k: int):
+    model = u.model
+    keep = _lasso_vars(model)
+    vals = [[m.eval(x, model_completion=True).as_long() for x in st] for st in u.states[:k + 1]]
+    for j in range(k):
+        if all(vals[j][v] == vals[k][v] for v in keep):
+            from checker.concrete import compile_expr
+            for g in range(model.state.nG):
+                f = compile_expr(model.ready[g])
+                if all(f(vals[i]) for i in range(j, k + 1)):
+                    return j, g
+    return None, None

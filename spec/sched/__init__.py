@@ -1,0 +1,1 @@
+"""The GMP scheduler model: state, rules, properties and goroutine programs."""

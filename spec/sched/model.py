@@ -1,0 +1,115 @@
+"""Assemble the scheduler model of a scenario under a runtime profile.
+
+``build_model`` instantiates every rule template for the scenario's Ps, Gs and
+body nodes, and computes the initial state by running the ``main`` rule (the
+program's main goroutine creating the start goroutines with newproc, in the
+order the scenario lists them) on the all-zero state with the concrete
+semantics, so the initial placement follows the same runqput rule as the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from spec.lang import And, Layout, Neg, Or, Property, Rule, set_
+from spec.profiles import Profile, get_profile
+from spec.scenario import Node, Scenario
+from spec.sched.ops import OPS
+from spec.sched.properties import properties
+from spec.sched.queues import runqput
+from spec.sched.rules import Builder
+from spec.sched.state import G_RUNNABLE, P_RUNNING, SchedState
+
+EXIT_TEXT = "exit (end of body)"
+
+
+@dataclass
+class Model:
+    """A model instance: layout, rules, initial state and properties.
+
+    This is the whole interface the engines in checker/ see.
+    """
+
+    scenario: Scenario
+    profile: Profile
+    state: SchedState
+    rules: list[Rule]
+    init: list[int]
+    properties: list[Property]
+    g_names: list[str]
+    bodies: list[list[Node]]
+    ready: list = field(default_factory=list)  # per G: expression "ready to run"
+    init_rule: Rule | None = None
+
+    @property
+    def layout(self) -> Layout:
+        return self.state.layout
+
+    def property(self, name: str) -> Property:
+        for p in self.properties:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+def _with_exit(body: list[Node]) -> list[Node]:
+    """Append an explicit exit node where a body falls off its end."""
+    if all(n.next != -1 for n in body):
+        return list(body)
+    end = len(body)
+    out = [Node(n.op, n.arg, n.text, end if n.next == -1 else n.next) for n in body]
+    out.append(Node(OPS["exit"], None, EXIT_TEXT, -1))
+    return out
+
+
+def build_model(scenario: Scenario, profile: str | None = None, asyncpreemptoff: bool | None = None) -> Model:
+    prof = get_profile(profile or scenario.profile,
+                       scenario.asyncpreemptoff if asyncpreemptoff is None else asyncpreemptoff)
+    bodies, kinds, names = [], [], []
+    for gs in scenario.goroutines:
+        body = _with_exit(gs.body)
+        for i in range(gs.count):
+            bodies.append(body)
+            kinds.append(gs.name)
+            names.append(gs.name if gs.count == 1 else f"{gs.name}#{i}")
+    nG = len(bodies)
+    chans = scenario.channels()
+    max_ticks = max([n.arg for b in bodies for n in b if n.op.arg == "ticks"] + [1])
+    sz = scenario.sizes
+    S = SchedState(scenario.gomaxprocs, nG, len(chans), sz.runq_size,
+                   max(len(b) for b in bodies) - 1, sz.timeslice_ticks, sz.fairness_period, sz.bound, max_ticks)
+
+    b = Builder(S, prof, bodies, kinds, len(chans))
+    b.chan_index = {c: i for i, c in enumerate(chans)}
+    b.schedule_rules()
+    b.op_rules()
+    b.syscall_rules()
+    b.stw_rules()
+    b.tick_rule()
+    tick = b.rules[-1]
+    urgent = [r.guard for r in b.rules if r.urgent]
+    tick.guard = And(tick.guard, Neg(Or(*urgent)))
+
+    init_rule = main_rule(S, scenario, kinds, b)
+    from checker.concrete import compile_rule  # the init state is computed, not written by hand
+    _, step = compile_rule(init_rule)
+    init = step([0] * S.layout.size)
+    return Model(scenario, prof, S, b.rules, init, properties(S), names, bodies,
+                 [b.ready_to_run(g) for g in range(nG)], init_rule)
+
+
+def main_rule(S: SchedState, scenario: Scenario, kinds: list[str], b: Builder) -> Rule:
+    """The program's start: P0 runs schedule after main created the start goroutines.
+
+    runtime/proc.go: newproc puts each new G in runnext of the creating P; the
+    previous runnext moves to the ring's tail.  Main itself is not modelled: it
+    is taken to be blocked once it has started the goroutines.
+    """
+    body = [set_(S.pstatus[0], P_RUNNING), set_(S.curg[0], 0)]
+    seen: dict[str, int] = {}
+    for g, kind in enumerate(kinds):
+        if scenario.goroutine(kind).start:
+            body += [set_(S.gstatus[g], G_RUNNABLE), runqput(S, 0, g + 1, next=True)]
+    body += b.wakep()
+    return Rule("main", {}, set_(S.gqlen(), 0).value.eq(0), body,
+                doc="main created the start goroutines with newproc and blocked")

@@ -1,0 +1,518 @@
+"""Scheduler rules: schedule/findRunnable, execute, wakep, goroutine operations,
+system calls, stop-the-world and the clock with sysmon.
+
+Each rule's docstring (``doc``) names the runtime function it models, the file,
+and the Go versions it holds for.  Guards make the findRunnable stages mutually
+exclusive in the runtime's order, so a P in schedule has exactly the choices the
+runtime's own nondeterminism (random steal order, timer order) allows.
+
+Left out, and why: netpoll (no network operations in these programs yet), the
+trace reader and GC mark workers (they do not change which user G runs next in
+the scenarios), locked Gs (LockOSThread), and the 3 us back-off before stealing
+runnext (shorter than one tick).
+"""
+
+from __future__ import annotations
+
+from spec.lang import And, Count, If, Min, Neg, Or, Rule, let, set_, when
+from spec.profiles import Profile
+from spec.sched.queues import (globrunqget_batch_size, globrunqpop, globrunqput, grab_count,
+                               ready, runqput, table)
+from spec.sched.state import (G_DEAD, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_WAITING, P_GCSTOP,
+                              P_IDLE, P_RUNNING, P_SYSCALL, SchedState)
+
+PROC = "runtime/proc.go"
+
+
+class Builder:
+    """Instantiates the rule templates for one scenario, profile and size."""
+
+    def __init__(self, S: SchedState, profile: Profile, bodies, kinds, nchan: int):
+        self.S, self.profile = S, profile
+        self.bodies = bodies  # per G: list of nodes (implicit exit appended)
+        self.kinds = kinds    # per G: goroutine kind name
+        self.nchan = nchan
+        self.rules: list[Rule] = []
+
+    # -- shared conditions -----------------------------------------------------
+
+    def in_schedule(self, p):
+        S = self.S
+        return S.pstatus[p].eq(P_RUNNING) & S.curg[p].eq(0)
+
+    def due(self, g, p):
+        S = self.S
+        return S.tarmed[g].eq(1) & S.tleft[g].eq(0) & S.tpp[g].eq(p)
+
+    def own_timers_due(self, p):
+        return Or(*[self.due(g, p) for g in range(self.S.nG)])
+
+    def nmspinning(self):
+        S = self.S
+        return Count(S.spinning[p].eq(1) for p in range(S.nP))
+
+    def npidle(self):
+        S = self.S
+        return Count(S.pstatus[p].eq(P_IDLE) for p in range(S.nP))
+
+    def fairness_due(self, p):
+        S = self.S
+        return S.schedtick[p].eq(0) & (S.gqlen() > 0)
+
+    def may_spin(self, p):
+        """findRunnable: steal only if spinning already or 2*nmspinning < gomaxprocs - npidle."""
+        S = self.S
+        return S.spinning[p].eq(1) | (2 * self.nmspinning() < S.nP - self.npidle())
+
+    def other_rings_empty(self, p):
+        S = self.S
+        return And(*[S.rlen(v).eq(0) for v in range(S.nP) if v != p])
+
+    def found_nothing_before_steal(self, p):
+        S = self.S
+        return And(self.in_schedule(p), S.gcwaiting().eq(0), Neg(self.own_timers_due(p)),
+                   S.runq_empty(p), S.gqlen().eq(0))
+
+    def ready_to_run(self, g):
+        """The G wants a CPU and lacks one: runnable, its sleep timer is due, or it
+        requested a stop-the-world that has not completed.  bounded-wait counts these ticks."""
+        S = self.S
+        owner_waits = Or(*[S.stwowner().eq(p + 1) & S.curg[p].eq(g + 1) for p in range(S.nP)])
+        return Or(S.gstatus[g].eq(G_RUNNABLE),
+                  S.tarmed[g].eq(1) & S.tleft[g].eq(0),
+                  S.gcwaiting().eq(1) & owner_waits)
+
+    def stw_owner_waiting(self, p):
+        S = self.S
+        return S.gcwaiting().eq(1) & S.stwowner().eq(p + 1)
+
+    # -- shared statement sequences -------------------------------------------
+
+    def wakep(self):
+        """runtime/proc.go: wakep: if a P is idle and no M spins, startm(nil, spinning=true).
+
+        NOTE: pidleget takes the most recently idled P; the model takes the
+        lowest-numbered idle P.
+        """
+        S = self.S
+        cond = (self.nmspinning().eq(0)) & (self.npidle() > 0) & S.gcwaiting().eq(0)
+        chain = []
+        for q in reversed(range(S.nP)):
+            start = [set_(S.pstatus[q], P_RUNNING), set_(S.curg[q], 0), set_(S.spinning[q], 1)]
+            chain = [when(S.pstatus[q].eq(P_IDLE), start, chain)]
+        return [when(cond, chain)]
+
+    def execute(self, p, g, inherit):
+        """runtime/proc.go: execute (with schedule's resetspinning): run g on P p.
+
+        schedtick advances only when inheritTime is false; sysmon then sees a new
+        slice start.  A spinning M that found work stops spinning and calls wakep.
+        """
+        S = self.S
+        out = [
+            set_(S.curg[p], g),
+            set_(S.gstatus[g - 1], G_RUNNING),
+            set_(S.gpreempt[g - 1], 0),
+            set_(S.wait[g - 1], 0),
+            set_(S.ppreempt[p], 0),
+        ]
+        if inherit is not True:
+            bump = [set_(S.schedtick[p], If(S.schedtick[p] + 1 < S.period, S.schedtick[p] + 1, 0)),
+                    set_(S.slice[p], 0)]
+            out += bump if inherit is False else [when(Neg(inherit), bump)]
+        out.append(when(S.spinning[p].eq(1), [set_(S.spinning[p], 0), self.wakep()]))
+        return out
+
+    def add(self, name, params, guard, body, doc, urgent=True, cite=PROC, tags=()):
+        self.rules.append(Rule(name, params, guard, list(body), urgent, doc, cite, tags))
+
+    # -- findRunnable stages ----------------------------------------------------
+
+    def schedule_rules(self):
+        S, prof = self.S, self.profile
+        for p in range(S.nP):
+            base = self.in_schedule(p)
+            self.add("gcstopm", {"p": p}, base & S.gcwaiting().eq(1),
+                     [set_(S.pstatus[p], P_GCSTOP), set_(S.spinning[p], 0)],
+                     "findRunnable step 1 (runtime/proc.go: gcstopm, Go 1.19 and 1.27): a stop-the-world "
+                     "is pending, so the P stops (_Pgcstop) and its M sleeps.")
+            for g in range(S.nG):
+                self.add("checkTimers", {"p": p, "g": g},
+                         base & S.gcwaiting().eq(0) & self.due(g, p),
+                         [set_(S.tarmed[g], 0), ready(S, p, g + 1, self.wakep())],
+                         "findRunnable step 2 (runtime/proc.go: checkTimers in 1.19; runtime/time.go: "
+                         "timers.check in 1.27): the P runs its own due timers; time.Sleep's timer "
+                         "callback goready()s the sleeper into this P's runnext.")
+            ok = base & S.gcwaiting().eq(0) & Neg(self.own_timers_due(p))
+            g0, pop = globrunqpop(S, "gfair")
+            self.add("globrunqget(fairness)", {"p": p}, ok & self.fairness_due(p),
+                     pop + self.execute(p, g0, inherit=False),
+                     f"findRunnable step 4 (runtime/proc.go, Go 1.19 and 1.27): when schedtick % "
+                     f"{S.period} == 0 and the global queue is not empty, take one G from it.")
+            bind, rn = let("rnext", S.runnext[p])
+            hb, hg = let("rhead", S.runq[p, S.slot(S.runqhead[p])])
+            self.add("runqget", {"p": p}, ok & Neg(self.fairness_due(p)) & Neg(S.runq_empty(p)),
+                     [when(S.runnext[p].ne(0),
+                           [bind, set_(S.runnext[p], 0), self.execute(p, rn, inherit=True)],
+                           [hb, set_(S.runq[p, S.slot(S.runqhead[p])], 0),
+                            set_(S.runqhead[p], S.advance(S.runqhead[p])),
+                            self.execute(p, hg, inherit=False)])],
+                     "findRunnable step 6 (runtime/proc.go: runqget, Go 1.19 and 1.27): runnext first, "
+                     "run with inheritTime=true (no new time slice); else the ring head, new slice.")
+            self.globrunqget_rule(p, ok)
+            self.steal_rules(p)
+            self.add("stopm", {"p": p},
+                     self.found_nothing_before_steal(p) & Or(Neg(self.may_spin(p)), self.nothing_to_steal(p)),
+                     [set_(S.pstatus[p], P_IDLE), set_(S.spinning[p], 0)],
+                     "findRunnable steps 11-14 (runtime/proc.go: releasep, pidleput, stopm; Go 1.19 and "
+                     "1.27): nothing to run, so the P goes idle and the M sleeps.  The spinning-M "
+                     "re-check of all run queues after nmspinning is decremented finds nothing here "
+                     "because the rule is atomic.")
+        for p in range(S.nP):
+            others_sched = Or(*[self.in_schedule(q) for q in range(S.nP)])
+            any_due = Or(*[S.tarmed[g].eq(1) & S.tleft[g].eq(0) for g in range(S.nG)])
+            self.add("netpoll(timer)", {"p": p},
+                     S.pstatus[p].eq(P_IDLE) & S.gcwaiting().eq(0) & any_due & Neg(others_sched),
+                     [set_(S.pstatus[p], P_RUNNING), set_(S.curg[p], 0), set_(S.spinning[p], 0)],
+                     "findRunnable step 13 (runtime/proc.go, Go 1.19 and 1.27): an M blocked in "
+                     "netpoll until the earliest timer (pollUntil) wakes when it is due, takes an "
+                     "idle P and looks for work again; that M then steals the due timers.")
+
+    def globrunqget_rule(self, p, ok):
+        S = self.S
+        n = S.gqlen()
+        take = table(S, n, range(S.nG + 1), lambda k: globrunqget_batch_size(S, k))
+        g0, pop = globrunqpop(S, "gbatch0")
+        body = list(pop)
+        max_take = max(globrunqget_batch_size(S, k) for k in range(S.nG + 1))
+        for i in range(1, max_take):
+            gi, popi = globrunqpop(S, f"gbatch{i}")
+            body.append(when(i < take, popi + runqput(S, p, gi, next=False)))
+        body += self.execute(p, g0, inherit=False)
+        self.add("globrunqget", {"p": p},
+                 ok & Neg(self.fairness_due(p)) & S.runq_empty(p) & (S.gqlen() > 0), body,
+                 "findRunnable step 7 (runtime/proc.go: globrunqget in 1.19, globrunqgetbatch in "
+                 "1.27): take min(n/gomaxprocs+1, n, size/2) Gs from the global queue; run the first, "
+                 "put the rest in the local ring.")
+
+    def nothing_to_steal(self, p):
+        S = self.S
+        parts = []
+        for v in range(S.nP):
+            if v == p:
+                continue
+            parts.append(S.rlen(v).eq(0) & S.runnext[v].eq(0))
+            parts += [Neg(self.due(g, v)) for g in range(S.nG)]
+        return And(*parts)
+
+    def steal_rules(self, p):
+        """runtime/proc.go: stealWork, runqsteal, runqgrab (Go 1.19 and 1.27)."""
+        S = self.S
+        for v in range(S.nP):
+            if v == p:
+                continue
+            base = self.found_nothing_before_steal(p) & self.may_spin(p)
+            n = S.rlen(v)
+            take = table(S, n, range(S.cap + 1), grab_count)
+            vh, pt = S.runqhead[v], S.runqtail[p]
+            bvh, lvh = let("vhead", vh)
+            bpt, lpt = let("ptail", pt)
+            btake, ltake = let("take", take)
+            blast, last = let("last", S.runq[v, S.slot(S.advance(lvh, ltake - 1))])
+            body = [set_(S.spinning[p], 1), bvh, bpt, btake, blast]
+            for i in range(S.cap):
+                src = S.runq[v, S.slot(S.advance(lvh, i))]
+                body.append(when(i < ltake - 1, [set_(S.runq[p, S.slot(S.advance(lpt, i))], src)]))
+                body.append(when(i < ltake, [set_(src, 0)]))
+            body += [set_(S.runqhead[v], S.advance(lvh, ltake)),
+                     set_(S.runqtail[p], S.advance(lpt, ltake - 1))]
+            body += self.execute(p, last, inherit=False)
+            self.add("runqsteal", {"p": p, "victim": v}, base & (n > 0), body,
+                     "findRunnable step 9 (runtime/proc.go: stealWork, runqsteal, runqgrab; Go 1.19 and "
+                     "1.27): the M spins and takes half of a victim's ring (rounded up), in any "
+                     "round and in random victim order; the last G taken runs now.")
+            last_round = base & self.other_rings_empty(p)
+            for g in range(S.nG):
+                self.add("stealWork(timers)", {"p": p, "victim": v, "g": g},
+                         last_round & self.due(g, v),
+                         [set_(S.spinning[p], 1), set_(S.tarmed[g], 0), ready(S, p, g + 1, self.wakep())],
+                         "stealWork's last round (runtime/proc.go: stealWork, checkTimers on the victim; "
+                         "Go 1.19 and 1.27): the spinning M runs another P's due timers; the timer "
+                         "callback readies the sleeper into the thief's runnext.")
+            brn, rn = let("stolen", S.runnext[v])
+            self.add("runqsteal(runnext)", {"p": p, "victim": v},
+                     last_round & S.runnext[v].ne(0),
+                     [set_(S.spinning[p], 1), brn, set_(S.runnext[v], 0)] + self.execute(p, rn, inherit=False),
+                     "stealWork's last round (runtime/proc.go: runqgrab with stealRunNextG; Go 1.19 and "
+                     "1.27): when every ring was empty for three rounds, the victim's runnext is stolen.")
+
+    # -- goroutine operations ---------------------------------------------------
+
+    def op_rules(self):
+        S, prof = self.S, self.profile
+        for p in range(S.nP):
+            for g in range(S.nG):
+                for node, nd in enumerate(self.bodies[g]):
+                    self.op_rule(p, g, node, nd)
+
+    def preempt_request(self, p, g, op):
+        S, prof = self.S, self.profile
+        sync = S.gpreempt[g].eq(1) if op.prologue else None
+        asyn = S.ppreempt[p].eq(1) if (prof.async_enabled and op.async_safe) else None
+        return sync, asyn
+
+    def gopreempt(self, p, g):
+        """runtime/proc.go: gopreempt_m -> goschedImpl(preempted=true)."""
+        S, prof = self.S, self.profile
+        body = [set_(S.gstatus[g], G_RUNNABLE), set_(S.gpreempt[g], 0), set_(S.ppreempt[p], 0),
+                set_(S.curg[p], 0), set_(S.stepped[p], 1)]
+        if prof.stw_preempt_to_runnext:
+            body.append(when(S.gcwaiting().eq(1), runqput(S, p, g + 1, next=True), globrunqput(S, g + 1)))
+        else:
+            body += globrunqput(S, g + 1)
+        if prof.gosched_wakep:
+            body += self.wakep()
+        return body
+
+    def op_rule(self, p, g, node, nd):
+        S, prof = self.S, self.profile
+        op = nd.op
+        base = And(S.pstatus[p].eq(P_RUNNING), S.curg[p].eq(g + 1), S.pc[g].eq(node),
+                   S.stepped[p].eq(0), Neg(self.stw_owner_waiting(p)))
+        params = {"p": p, "g": g, "op": nd.text}
+        sync, asyn = self.preempt_request(p, g, op)
+        no_preempt = []
+        if sync is not None:
+            self.add("newstack→gopreempt_m", params, base & sync, self.gopreempt(p, g),
+                     "Cooperative preemption (runtime/stack.go: newstack; runtime/proc.go: gopreempt_m, "
+                     "goschedImpl; all versions): the operation's prologue sees stackguard0 = "
+                     "stackPreempt; the G goes to the global queue (Go 1.27: to runnext during a "
+                     "stop-the-world) and the P schedules.", urgent=False, tags=("preempt",))
+            no_preempt.append(Neg(sync))
+        if asyn is not None:
+            self.add("asyncPreempt→gopreempt_m", params, base & Neg(sync if sync is not None else 0) & asyn,
+                     self.gopreempt(p, g),
+                     "Asynchronous preemption (runtime/signal_unix.go: doSigPreempt; runtime/preempt.go: "
+                     "isAsyncSafePoint, asyncPreempt2; Go 1.14 on unless asyncpreemptoff=1): the "
+                     "SIGURG lands at an async safe point; the G goes to the global queue.",
+                     urgent=False, tags=("preempt",))
+            no_preempt.append(Neg(asyn))
+        guard = And(base, *no_preempt)
+        nxt = nd.next
+        step = [set_(S.stepped[p], 1)]
+        advance = [set_(S.pc[g], nxt)]
+        kind = op.name
+        if kind in ("compute", "call", "inline-call", "range-map"):
+            self.add(kind, params, guard, step + advance,
+                     "One step of user code (no scheduler effect); its prologue and async-safety "
+                     "come from spec/sched/ops.py.", urgent=False)
+        elif kind == "gosched":
+            body = step + advance + [set_(S.gstatus[g], G_RUNNABLE), set_(S.curg[p], 0)] + globrunqput(S, g + 1)
+            if prof.gosched_wakep:
+                body += self.wakep()
+            self.add("Gosched", params, guard, body,
+                     "runtime/proc.go: Gosched -> gosched_m -> goschedImpl (all versions): the G goes to "
+                     "the tail of the global queue and the P schedules; Go 1.27 also calls wakep.",
+                     urgent=False)
+        elif kind == "sleep":
+            self.add("time.Sleep", params, guard,
+                     step + advance + [set_(S.tarmed[g], 1), set_(S.tleft[g], nd.arg), set_(S.tpp[g], p),
+                                       set_(S.gstatus[g], G_WAITING), set_(S.curg[p], 0)],
+                     "runtime/time.go: timeSleep (all versions): add a timer to the current P's heap, "
+                     "then gopark; the P schedules.", urgent=False)
+        elif kind in ("send", "recv"):
+            self.chan_rules(p, g, node, nd, guard, step + advance)
+        elif kind == "syscall":
+            body = step + advance + [set_(S.gstatus[g], G_SYSCALL), set_(S.sysleft[g], nd.arg),
+                                     set_(S.sysp[g], p + 1), set_(S.syswhen[p], 0), set_(S.sysseen[p], 0),
+                                     when(S.gcwaiting().eq(1), [set_(S.pstatus[p], P_GCSTOP), set_(S.curg[p], 0),
+                                                                set_(S.sysp[g], 0)],
+                                          [set_(S.pstatus[p], P_SYSCALL)])]
+            self.add("entersyscall", params, guard, body,
+                     "runtime/proc.go: entersyscall/reentersyscall: the G enters _Gsyscall; Go 1.19 puts "
+                     "the P in _Psyscall, Go 1.27 keeps it _Prunning and marks the G; either way sysmon "
+                     "may retake it.  A pending stop-the-world takes the P at once.", urgent=False)
+        elif kind == "go":
+            self.newproc_rule(p, g, nd, guard, step + advance, params)
+        elif kind == "gc":
+            self.gc_rule(p, g, nd, guard, params)
+        elif kind == "exit":
+            self.add("goexit", params, guard,
+                     step + [set_(S.gstatus[g], G_DEAD), set_(S.curg[p], 0)],
+                     "runtime/proc.go: goexit1 -> goexit0 (all versions): the G is dead, the P schedules.",
+                     urgent=False)
+        else:
+            raise AssertionError(kind)
+
+    def chan_rules(self, p, g, node, nd, guard, done):
+        S = self.S
+        c = self.chan_index[nd.arg]
+        mine = 0 if nd.op.name == "recv" else 1
+        peer_code = 2 * c + (1 - mine) + 1
+        peers = [q for q in range(S.nG) if q != g and any(
+            n.op.name == ("send" if mine == 0 else "recv") and n.arg == nd.arg for n in self.bodies[q])]
+        fn = "chanrecv" if mine == 0 else "chansend"
+        for q in peers:
+            self.add(fn, dict(p=p, g=g, op=nd.text, peer=q), guard & S.parked[q].eq(peer_code),
+                     done + [set_(S.parked[q], 0), ready(S, p, q + 1, self.wakep())],
+                     f"runtime/chan.go: {fn} (all versions): a peer is parked on the unbuffered "
+                     f"channel; hand over and goready it into this P's runnext.", urgent=False)
+        no_peer = And(*[S.parked[q].ne(peer_code) for q in peers])
+        self.add(f"gopark({fn})", dict(p=p, g=g, op=nd.text), guard & no_peer,
+                 done + [set_(S.parked[g], 2 * c + mine + 1), set_(S.gstatus[g], G_WAITING), set_(S.curg[p], 0)],
+                 f"runtime/chan.go: {fn} -> gopark (all versions): no peer waits, so the G parks on "
+                 f"the channel and the P schedules.", urgent=False)
+
+    def newproc_rule(self, p, g, nd, guard, done, params):
+        S = self.S
+        cands = [q for q in range(S.nG) if self.kinds[q] == nd.arg]
+        chain = []
+        for q in reversed(cands):
+            create = [set_(S.gstatus[q], G_RUNNABLE), set_(S.pc[q], 0),
+                      runqput(S, p, q + 1, next=True), self.wakep()]
+            chain = [when(S.gstatus[q].eq(0), create, chain)]
+        self.add("newproc", params, guard, done + chain,
+                 "runtime/proc.go: newproc (all versions): the new G goes to runnext of the creating P, "
+                 "then wakep.  NOTE: the goroutine's count bounds how many instances exist; a go "
+                 "statement past that creates nothing.", urgent=False)
+
+    def gc_rule(self, p, g, nd, guard, params):
+        S, prof = self.S, self.profile
+        preempt_all = []
+        for q in range(S.nP):
+            if q == p:
+                continue
+            sets = [set_(S.gpreempt[S.curg[q] - 1], 1)]
+            if prof.async_enabled:
+                sets.append(set_(S.ppreempt[q], 1))
+            preempt_all.append(when(S.pstatus[q].eq(P_RUNNING) & S.curg[q].ne(0), sets))
+        self.add("stopTheWorld", params, guard,
+                 [set_(S.stepped[p], 1),
+                  when(S.gcwaiting().eq(0),
+                       [set_(S.gcwaiting(), 1), set_(S.stwowner(), p + 1)] + preempt_all)],
+                 "runtime/proc.go: stopTheWorldWithSema, preemptall (all versions): set gcwaiting and "
+                 "ask every running G to preempt; the requesting G waits until every other P has "
+                 "stopped.  If another stop is in progress the G waits a tick.", urgent=False)
+
+    # -- stop-the-world completion ------------------------------------------------
+
+    def stw_rules(self):
+        S = self.S
+        for q in range(S.nP):
+            self.add("stopTheWorld(idle P)", {"p": q}, S.gcwaiting().eq(1) & S.pstatus[q].eq(P_IDLE),
+                     [set_(S.pstatus[q], P_GCSTOP)],
+                     "runtime/proc.go: stopTheWorldWithSema (all versions): idle Ps are stopped at once.")
+            self.add("stopTheWorld(syscall P)", {"p": q}, S.gcwaiting().eq(1) & S.pstatus[q].eq(P_SYSCALL),
+                     [set_(S.pstatus[q], P_GCSTOP), set_(S.curg[q], 0)],
+                     "runtime/proc.go: stopTheWorldWithSema (all versions): a P whose M is in a system "
+                     "call is taken (_Psyscall to _Pgcstop in 1.19).")
+        for owner in range(S.nP):
+            others_stopped = And(*[S.pstatus[q].eq(P_GCSTOP) for q in range(S.nP) if q != owner])
+            g_of_owner = S.curg[owner]
+            body = [set_(S.gcwaiting(), 0), set_(S.stwowner(), 0)]
+            for q in range(S.nP):
+                if q == owner:
+                    continue
+                body.append(when(S.pstatus[q].eq(P_GCSTOP),
+                                 [when(Neg(S.runq_empty(q)),
+                                       [set_(S.pstatus[q], P_RUNNING), set_(S.curg[q], 0)],
+                                       [set_(S.pstatus[q], P_IDLE)])]))
+            # The owner's G finishes its gc operation: pc moves to the node after it.
+            for g in range(S.nG):
+                for node, nd in enumerate(self.bodies[g]):
+                    if nd.op.name == "gc":
+                        body.append(when(g_of_owner.eq(g + 1) & S.pc[g].eq(node), [set_(S.pc[g], nd.next)]))
+            body += self.wakep()
+            self.add("startTheWorld", {"owner": owner},
+                     S.gcwaiting().eq(1) & S.stwowner().eq(owner + 1) & others_stopped, body,
+                     "runtime/proc.go: stopTheWorldWithSema completes, then startTheWorldWithSema "
+                     "(all versions): every other P stopped; the GC work of the stop runs (no time in "
+                     "the model); Ps with local work get an M, the rest go idle, then wakep.")
+
+    # -- system call exit -------------------------------------------------------
+
+    def syscall_rules(self):
+        S = self.S
+        for g in range(S.nG):
+            done = S.gstatus[g].eq(G_SYSCALL) & S.sysleft[g].eq(0)
+            fast_any = []
+            for p in range(S.nP):
+                fast = S.sysp[g].eq(p + 1) & S.pstatus[p].eq(P_SYSCALL) & S.curg[p].eq(g + 1)
+                fast_any.append(fast)
+                self.add("exitsyscall", {"g": g, "p": p}, done & fast,
+                         [set_(S.pstatus[p], P_RUNNING), set_(S.gstatus[g], G_RUNNING), set_(S.sysp[g], 0)],
+                         "runtime/proc.go: exitsyscall fast path (1.19: exitsyscallfast; 1.27: m.p still "
+                         "wired): the P was not retaken, so the G continues on it.")
+            slow = done & Neg(Or(*fast_any))
+            for q in range(S.nP):
+                self.add("exitsyscall(idle P)", {"g": g, "p": q},
+                         slow & S.pstatus[q].eq(P_IDLE) & S.gcwaiting().eq(0),
+                         [set_(S.pstatus[q], P_RUNNING), set_(S.curg[q], g + 1), set_(S.gstatus[g], G_RUNNING),
+                          set_(S.sysp[g], 0), set_(S.stepped[q], 1)],
+                         "runtime/proc.go: exitsyscall (1.19: exitsyscallfast_pidle; 1.27: "
+                         "exitsyscallTryGetP): the old P was retaken; an idle P is acquired.")
+            no_idle = And(*[S.pstatus[q].ne(P_IDLE) for q in range(S.nP)]) | S.gcwaiting().eq(1)
+            self.add("exitsyscall0", {"g": g}, slow & no_idle,
+                     [set_(S.gstatus[g], G_RUNNABLE), set_(S.sysp[g], 0)] + globrunqput(S, g + 1),
+                     "runtime/proc.go: exitsyscall0 (1.19) / exitsyscallNoP (1.27): no P to be had; "
+                     "the G goes to the global queue and the M stops.")
+
+    # -- the clock and sysmon ---------------------------------------------------
+
+    def tick_rule(self):
+        S, prof = self.S, self.profile
+        body = []
+        for g in range(S.nG):
+            ready = self.ready_to_run(g)
+            body.append(when(ready, [set_(S.wait[g], Min(S.wait[g] + 1, S.bound + 1))]))
+            body.append(when(S.tarmed[g].eq(1) & (S.tleft[g] > 0), [set_(S.tleft[g], S.tleft[g] - 1)]))
+            body.append(when(S.gstatus[g].eq(G_SYSCALL) & (S.sysleft[g] > 0), [set_(S.sysleft[g], S.sysleft[g] - 1)]))
+        for p in range(S.nP):
+            body += [set_(S.stepped[p], 0), set_(S.slice[p], Min(S.slice[p] + 1, S.timeslice))]
+        body += self.retake()
+        stepped_all = And(*[Neg(S.pstatus[p].eq(P_RUNNING) & S.curg[p].ne(0) & S.stepped[p].eq(0)
+                                & Neg(self.stw_owner_waiting(p))) for p in range(S.nP)])
+        self.add("tick", {}, stepped_all, body,
+                 "The clock advances one tick after every running P executed one operation and the "
+                 "runtime has nothing left to do at once.  sysmon runs once per tick (runtime/proc.go: "
+                 "sysmon sleeps 20 us to 10 ms; the model folds that into the tick): retake.",
+                 urgent=False, tags=("tick",))
+
+    def retake(self):
+        """runtime/proc.go: retake and preemptone, as sysmon runs them each tick."""
+        S, prof = self.S, self.profile
+        out = []
+        for p in range(S.nP):
+            long_running = S.pstatus[p].eq(P_RUNNING) & S.curg[p].ne(0) & (S.slice[p] >= S.timeslice)
+            sets = [set_(S.gpreempt[S.curg[p] - 1], 1)]
+            if prof.async_enabled:
+                sets.append(set_(S.ppreempt[p], 1))
+            out.append(when(long_running, sets))
+            local_empty = S.runq_empty(p)
+            spare = (self.nmspinning() + self.npidle()) > 0
+            keep = local_empty & spare & (S.syswhen[p] < S.timeslice)
+            # NOTE: "nobody polls the network" (sched.lastpoll != 0) is taken to hold
+            # when no sleep timer is armed, since only timers block an M in netpoll here.
+            no_timers = And(*[S.tarmed[g].eq(0) for g in range(S.nG)])
+            handoff_start = Or(Neg(local_empty), S.gqlen() > 0,
+                               self.nmspinning().eq(0) & self.npidle().eq(0),
+                               self.npidle().eq(S.nP - 1) & no_timers)
+            spin = self.nmspinning().eq(0) & self.npidle().eq(0) & local_empty & S.gqlen().eq(0)
+            retake_p = [set_(S.curg[p], 0),
+                        when(S.gcwaiting().eq(1), [set_(S.pstatus[p], P_GCSTOP)],
+                             [when(handoff_start,
+                                   [set_(S.pstatus[p], P_RUNNING), set_(S.spinning[p], If(spin, 1, 0))],
+                                   [set_(S.pstatus[p], P_IDLE)])])]
+            out.append(when(S.pstatus[p].eq(P_SYSCALL), [
+                set_(S.syswhen[p], Min(S.syswhen[p] + 1, S.timeslice)),
+                when(S.sysseen[p].eq(0), [set_(S.sysseen[p], 1)],
+                     [when(Neg(keep), retake_p)]),
+            ]))
+        return out
+
+
+def retake_doc() -> str:
+    return ("runtime/proc.go: retake (Go 1.19 and 1.27): a P whose schedtick has not changed for "
+            "forcePreemptNS gets preemptone; a P in a system call seen twice by sysmon is handed off "
+            "(handoffp) unless its run queue is empty, some M spins or a P is idle, and the call "
+            "began less than 10 ms ago.")

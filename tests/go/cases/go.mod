@@ -1,0 +1,3 @@
+module gmpcheck/tests/go/cases
+
+go 1.19
