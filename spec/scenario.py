@@ -296,3 +296,30 @@ def parse(text: str, path: str = "<scenario>") -> Scenario:
 
     return Scenario(name, str(doc.get("description", "")), path, gomaxprocs, profile, apo,
                     sizes, goroutines, expect, str(doc.get("source", "")))
+
+
+BUILTIN_DIR = Path(__file__).parent / "scenarios"
+DEFAULT_SCENARIO = "s01-call-free-loop"
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.stem for p in BUILTIN_DIR.glob("*.toml"))
+
+
+def load_builtin(name: str) -> Scenario:
+    path = BUILTIN_DIR / f"{name}.toml"
+    if not path.is_file():
+        raise ScenarioError(f"{name}: no such built-in scenario; `gmpcheck list` shows them")
+    return load(path)
+
+
+def resolve(name_or_path: str | None) -> Scenario:
+    """Load a built-in scenario by name, or a scenario file by path."""
+    if name_or_path is None:
+        return load_builtin(DEFAULT_SCENARIO)
+    if name_or_path in builtin_names() and not Path(name_or_path).exists():
+        return load_builtin(name_or_path)
+    if not name_or_path.endswith(".toml") and not Path(name_or_path).exists():
+        raise ScenarioError(f"{name_or_path}: neither a built-in scenario nor a file; "
+                            f"`gmpcheck list` shows the built-in names")
+    return load(name_or_path)

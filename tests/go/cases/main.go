@@ -59,8 +59,8 @@ var spinCases = map[string]spinCase{
 	"gosched-loop-p1":       {gomaxprocs: 1, spin: spinGoschedLoop},
 }
 
-// spinTightLoop loops forever without calling any function, so its only
-// preemption points are asynchronous (signal-based) preemption.
+// spinTightLoop loops forever without calling any function, so only
+// asynchronous (signal-based) preemption can stop it.
 func spinTightLoop() {
 	for {
 		spinCounter++
@@ -161,9 +161,11 @@ func main() {
 		intMap[i] = i
 	}
 
-	// Each sleeper reports ready just before it calls time.Sleep, and the
-	// spinner starts only after all of them are ready, so every sleeper's
-	// timer is already armed when the spinner begins to run.
+	// Each sleeper reports ready just before it records its start time and
+	// calls time.Sleep, and the spinner starts only after all of them are
+	// ready. Under GOMAXPROCS=1 every timer is therefore armed before the
+	// spinner runs. Under GOMAXPROCS=2 a sleeper can still be on its way into
+	// time.Sleep, which does not change its measured lateness.
 	var ready, woke sync.WaitGroup
 	ready.Add(sleeperCount)
 	woke.Add(sleeperCount)
