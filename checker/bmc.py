@@ -73,29 +73,32 @@ class Unrolling:
         k = len(self.states) - 1
         s = self.states[k]
         nxt = self._fresh(k + 1)
-        sel = z3.Int(f"sel@{k}")
         R = len(self.model.rules)
-        cons = [sel >= 0, sel < R]
+        picks = [z3.Bool(f"rule{i}@{k}") for i in range(R)]
+        cons = [z3.PbEq([(b, 1) for b in picks], 1)]
         per_slot: list[list] = [[] for _ in s]
+        memo: dict = {}
         for i, rule in enumerate(self.model.rules):
-            guard, post = rule_terms(rule, s)
-            cons.append(z3.Implies(sel == i, guard))
+            guard, post = rule_terms(rule, s, memo)
+            guard = z3.simplify(guard)
+            post = [t if t is s[v] else z3.simplify(t) for v, t in enumerate(post)]
+            cons.append(z3.Implies(picks[i], guard))
             for v in self.writes[i]:
                 per_slot[v].append((i, post[v]))
         for v, updates in enumerate(per_slot):
             term = s[v]
             for i, t in updates:
-                term = z3.If(sel == i, t, term)
+                term = z3.If(picks[i], t, term)
             cons.append(nxt[v] == term)
         self.solver.add(*cons)
         self.states.append(nxt)
-        self.sels.append(sel)
+        self.sels.append(picks)
 
     def trace(self, m, k):
         out = []
         for j in range(k + 1):
             st = [m.eval(x, model_completion=True).as_long() for x in self.states[j]]
-            rule = None if j == 0 else m.eval(self.sels[j - 1], model_completion=True).as_long()
+            rule = None if j == 0 else next(i for i, b in enumerate(self.sels[j - 1]) if z3.is_true(m.eval(b, model_completion=True)))
             out.append((rule, st))
         return out
 
@@ -112,8 +115,12 @@ def _check(solver, assumption, deadline):
     return r, reason
 
 
-def check(model, props, max_depth: int, timeout_s: float, progress=None) -> list[Result]:
+def check(model, props, max_depth: int, timeout_s: float, progress=None, chunk: int = 4) -> list[Result]:
     """Check ``props`` (Property objects) by iterative deepening up to ``max_depth`` steps.
+
+    Depths are added ``chunk`` at a time; one solver call asks whether a
+    property fails anywhere in the new depths.  When it does, the depths of the
+    chunk are tried in order, so the counterexample returned is the shortest.
 
     >>> from spec.scenario import load
     >>> from spec.sched.model import build_model
@@ -126,43 +133,73 @@ def check(model, props, max_depth: int, timeout_s: float, progress=None) -> list
     u = Unrolling(model)
     results: dict[str, Result] = {}
     pending = list(props)
-    lits = {}
-    for depth in range(0, max_depth + 1):
-        if depth > 0:
-            u.extend()
-        s = u.states[depth]
-        for prop in list(pending):
-            lit = z3.Bool(f"check_{prop.name}@{depth}")
+    done_depth = -1  # every depth up to this one is checked for every pending property
+    bad: dict[tuple[str, int], object] = {}
+
+    def failure_at(prop, depth):
+        key = (prop.name, depth)
+        if key not in bad:
             if prop.kind == "invariant":
-                u.solver.add(z3.Implies(lit, z3.Not(bool_term(prop.expr, s))))
+                bad[key] = z3.Not(bool_term(prop.expr, u.states[depth]))
             elif prop.kind == "starvation":
-                if depth == 0:
-                    continue
-                u.solver.add(z3.Implies(lit, _lasso_term(model, u, depth)))
+                bad[key] = _lasso_term(model, u, depth) if depth > 0 else z3.BoolVal(False)
             else:
                 raise ValueError(f"unknown property kind {prop.kind}")
-            r, reason = _check(u.solver, lit, deadline)
-            if r == z3.sat:
-                m = u.solver.model()
-                res = Result(prop.name, "violated", depth, time.monotonic() - start, trace=u.trace(m, depth))
-                if prop.kind == "starvation":
-                    res.loop, res.victim = _lasso_witness(m, u, depth)
-                elif prop.name == "bounded-wait":
-                    res.victim = _late_g(model, res.trace[-1][1])
-                results[prop.name] = res
+        return bad[key]
+
+    def ask(formula, tag):
+        lit = z3.Bool(tag)
+        u.solver.add(z3.Implies(lit, formula))
+        r, reason = _check(u.solver, lit, deadline)
+        return lit, r, reason
+
+    while pending and done_depth < max_depth:
+        lo = done_depth + 1
+        hi = min(max_depth, done_depth + chunk)
+        while len(u.states) <= hi:
+            u.extend()
+        for prop in list(pending):
+            lit, r, reason = ask(z3.Or(*[failure_at(prop, d) for d in range(lo, hi + 1)]),
+                                 f"fail_{prop.name}@{lo}-{hi}")
+            if r == z3.unsat:
+                u.solver.add(z3.Not(lit))
+                continue
+            if r == z3.unknown:
+                results[prop.name] = _unknown(prop, start, reason, done_depth)
                 pending.remove(prop)
-            elif r == z3.unknown:
-                results[prop.name] = Result(prop.name, "unknown", depth, time.monotonic() - start,
-                                            reason=f"{reason} at depth {depth}")
-                pending.remove(prop)
+                continue
             u.solver.add(z3.Not(lit))
+            for d in range(lo, hi + 1):
+                dlit, r, reason = ask(failure_at(prop, d), f"fail_{prop.name}@{d}")
+                if r == z3.sat:
+                    results[prop.name] = _violation(model, u, prop, d, start)
+                    break
+                u.solver.add(z3.Not(dlit))
+                if r == z3.unknown:
+                    results[prop.name] = _unknown(prop, start, reason, d - 1)
+                    break
+            pending.remove(prop)
+        done_depth = hi
         if progress:
-            progress(depth, max_depth, [p.name for p in pending], time.monotonic() - start)
-        if not pending:
-            break
+            progress(done_depth, max_depth, [p.name for p in pending], time.monotonic() - start)
     for prop in pending:
         results[prop.name] = Result(prop.name, "holds", max_depth, time.monotonic() - start)
     return [results[p.name] for p in props]
+
+
+def _unknown(prop, start, reason, checked):
+    note = f"{reason}; no counterexample up to depth {checked}" if checked >= 0 else reason
+    return Result(prop.name, "unknown", max(checked, 0), time.monotonic() - start, reason=note)
+
+
+def _violation(model, u, prop, depth, start):
+    m = u.solver.model()
+    res = Result(prop.name, "violated", depth, time.monotonic() - start, trace=u.trace(m, depth))
+    if prop.kind == "starvation":
+        res.loop, res.victim = _lasso_witness(m, u, depth)
+    elif prop.name == "bounded-wait":
+        res.victim = _late_g(model, res.trace[-1][1])
+    return res
 
 
 def _late_g(model, state):
@@ -188,7 +225,7 @@ def _lasso_term(model, u: Unrolling, k: int):
     for j in range(k):
         sj = u.states[j]
         same = z3.And(*[sk[v] == sj[v] for v in keep])
-        ticks = z3.Or(*[u.sels[i] == u.tick_index for i in range(j, k)])
+        ticks = z3.Or(*[u.sels[i][u.tick_index] for i in range(j, k)])
         starving = z3.Or(*[z3.And(*[ready[i][g] for i in range(j, k + 1)]) for g in range(model.state.nG)])
         options.append(z3.And(same, ticks, starving))
     return z3.Or(*options)

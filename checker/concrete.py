@@ -8,7 +8,7 @@ source once and calling the result is what makes real-size runs fast enough
 
 from __future__ import annotations
 
-from spec.lang import Arith, Assign, Bind, BoolOp, Cmp, Const, Expr, Ite, Local, Not, Read, Rule, Stmt, When
+from spec.lang import Arith, Assign, Bind, BoolOp, Cmp, Const, Expr, Ite, Local, Not, Read, Rule, Stmt, Total, When
 
 
 class IndexOutOfRange(Exception):
@@ -31,6 +31,8 @@ def expr_src(e: Expr) -> str:
         return f"L_{e.name}"
     if isinstance(e, Arith):
         return f"({expr_src(e.a)} {e.op} {expr_src(e.b)})"
+    if isinstance(e, Total):
+        return "(" + " + ".join(f"int({expr_src(a)})" for a in e.args) + ")"
     if isinstance(e, Cmp):
         return f"({expr_src(e.a)} {e.op} {expr_src(e.b)})"
     if isinstance(e, BoolOp):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import z3
 
-from spec.lang import Arith, Assign, Bind, BoolOp, Cmp, Const, Expr, Ite, Local, Not, Read, Rule, When
+from spec.lang import Arith, Assign, Bind, BoolOp, Cmp, Const, Expr, Ite, Local, Not, Read, Rule, Total, When
 
 
 def _as_int(t):
@@ -27,7 +27,7 @@ def _as_bool(t):
     return t != 0
 
 
-def _flat_index(r: Read, s, env):
+def _flat_index(r: Read, s, env, memo=None):
     """Return ``(const_offset, None)`` or ``(None, [(cond, offset), ...])``."""
     off = r.const_offset()
     if off is not None:
@@ -40,7 +40,7 @@ def _flat_index(r: Read, s, env):
             for c, o in choices:
                 nxt.append((c, o + ix.value * stride))
         else:
-            t = _as_int(term(ix, s, env))
+            t = _as_int(term(ix, s, env, memo))
             for c, o in choices:
                 for v in range(dim):
                     nxt.append((z3.And(c, t == v), o + v * stride))
@@ -48,12 +48,28 @@ def _flat_index(r: Read, s, env):
     return None, choices
 
 
-def term(e: Expr, s, env=None):
-    """Return the z3 term of ``e`` over the state term list ``s``."""
+def term(e: Expr, s, env=None, memo=None):
+    """Return the z3 term of ``e`` over the state term list ``s``.
+
+    ``memo`` caches terms by expression identity for one state; it is only
+    valid for expressions without locals (guards and properties).
+    """
+    if memo is not None:
+        key = id(e)
+        hit = memo.get(key)
+        if hit is not None:
+            return hit[1]
+        t = _term(e, s, env, memo)
+        memo[key] = (e, t)
+        return t
+    return _term(e, s, env, memo)
+
+
+def _term(e: Expr, s, env, memo):
     if isinstance(e, Const):
         return z3.IntVal(e.value)
     if isinstance(e, Read):
-        off, choices = _flat_index(e, s, env)
+        off, choices = _flat_index(e, s, env, memo)
         base = e.field.base
         if off is not None:
             return s[base + off]
@@ -64,27 +80,29 @@ def term(e: Expr, s, env=None):
     if isinstance(e, Local):
         return env[e.name]
     if isinstance(e, Arith):
-        a, b = _as_int(term(e.a, s, env)), _as_int(term(e.b, s, env))
+        a, b = _as_int(term(e.a, s, env, memo)), _as_int(term(e.b, s, env, memo))
         return {"+": a + b, "-": a - b, "*": a * b}[e.op]
+    if isinstance(e, Total):
+        return z3.Sum(*[_as_int(term(a, s, env, memo)) for a in e.args])
     if isinstance(e, Cmp):
-        a, b = _as_int(term(e.a, s, env)), _as_int(term(e.b, s, env))
+        a, b = _as_int(term(e.a, s, env, memo)), _as_int(term(e.b, s, env, memo))
         return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b}[e.op]
     if isinstance(e, BoolOp):
-        args = [_as_bool(term(a, s, env)) for a in e.args]
+        args = [_as_bool(term(a, s, env, memo)) for a in e.args]
         return z3.And(*args) if e.op == "and" else z3.Or(*args)
     if isinstance(e, Not):
-        return z3.Not(_as_bool(term(e.a, s, env)))
+        return z3.Not(_as_bool(term(e.a, s, env, memo)))
     if isinstance(e, Ite):
-        c = _as_bool(term(e.cond, s, env))
-        a, b = term(e.then, s, env), term(e.other, s, env)
+        c = _as_bool(term(e.cond, s, env, memo))
+        a, b = term(e.then, s, env, memo), term(e.other, s, env, memo)
         if z3.is_bool(a) and z3.is_bool(b):
             return z3.If(c, a, b)
         return z3.If(c, _as_int(a), _as_int(b))
     raise TypeError(f"unknown expression {e!r}")
 
 
-def bool_term(e: Expr, s):
-    return _as_bool(term(e, s))
+def bool_term(e: Expr, s, memo=None):
+    return _as_bool(term(e, s, None, memo))
 
 
 def exec_body(stmts, s: list, env: dict | None = None) -> list:
@@ -113,6 +131,6 @@ def exec_body(stmts, s: list, env: dict | None = None) -> list:
     return s
 
 
-def rule_terms(rule: Rule, s: list):
+def rule_terms(rule: Rule, s: list, memo=None):
     """Return ``(guard_term, next_state_terms)`` of ``rule`` from state terms ``s``."""
-    return bool_term(rule.guard, s), exec_body(rule.body, s)
+    return bool_term(rule.guard, s, memo), exec_body(rule.body, s)

@@ -161,6 +161,13 @@ class Arith(Expr):
 
 
 @dataclass(frozen=True, eq=False)
+class Total(Expr):
+    """The sum of many terms, kept flat so large sums stay shallow."""
+
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, eq=False)
 class Cmp(Expr):
     op: str  # == != < <=
     a: Expr
@@ -256,12 +263,12 @@ def Max(a: ExprLike, b: ExprLike) -> Expr:
 
 
 def Sum(items: Iterable[ExprLike]) -> Expr:
-    out: Expr = Const(0)
-    first = True
-    for it in items:
-        out = lift(it) if first else out + it
-        first = False
-    return out
+    args = tuple(lift(i) for i in items)
+    if not args:
+        return Const(0)
+    if len(args) == 1:
+        return args[0]
+    return Total(args)
 
 
 def Count(conds: Iterable[ExprLike]) -> Expr:

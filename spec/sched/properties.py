@@ -8,7 +8,7 @@ every state and never runs.
 
 from __future__ import annotations
 
-from spec.lang import And, Count, If, Property
+from spec.lang import And, Count, If, In, Property
 from spec.sched.state import (G_DEAD, G_IDLE, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_WAITING,
                               P_RUNNING, P_SYSCALL, SchedState)
 
@@ -18,14 +18,14 @@ def gq_live(S: SchedState, i: int):
     return dist < S.gqlen()
 
 
-def queued_count(S: SchedState, g: int):
-    ref = g + 1
-    parts = []
+def queue_places(S: SchedState):
+    """Every run-queue place as (occupied, G reference): ring slots, runnext, global slots."""
+    out = []
     for p in range(S.nP):
-        parts += [S.live(p, i) & S.runq[p, i].eq(ref) for i in range(S.cap)]
-        parts.append(S.runnext[p].eq(ref))
-    parts += [gq_live(S, i) & S.gq[i].eq(ref) for i in range(S.nG)]
-    return Count(parts)
+        out += [(S.live(p, i), S.runq[p, i]) for i in range(S.cap)]
+        out.append((S.runnext[p].ne(0), S.runnext[p]))
+    out += [(gq_live(S, i), S.gq[i]) for i in range(S.nG)]
+    return out
 
 
 def running_count(S: SchedState, g: int):
@@ -35,17 +35,22 @@ def running_count(S: SchedState, g: int):
 def no_lost_goroutine(S: SchedState):
     """Every G is in exactly one place: running on one P, in one run queue slot,
     runnext or the global queue, parked (on a channel or a timer), in a system
-    call, not yet created, or dead."""
-    conds = []
+    call, not yet created, or dead.
+
+    Stated in linear size: the run-queue places hold only runnable Gs and as
+    many as there are runnable Gs, so no runnable G is missing or queued twice;
+    the same for running Gs and the current G of running Ps.
+    """
+    places = queue_places(S)
+    conds = [Count(occ for occ, _ in places).eq(Count(S.gstatus[g].eq(G_RUNNABLE) for g in range(S.nG)))]
+    conds += [If(occ, S.gstatus[ref - 1].eq(G_RUNNABLE), 1) for occ, ref in places]
+    running = [S.pstatus[p].eq(P_RUNNING) & S.curg[p].ne(0) for p in range(S.nP)]
+    conds.append(Count(running).eq(Count(S.gstatus[g].eq(G_RUNNING) for g in range(S.nG))))
+    conds += [If(run, S.gstatus[S.curg[p] - 1].eq(G_RUNNING), 1) for p, run in enumerate(running)]
     for g in range(S.nG):
-        q, r = queued_count(S, g), running_count(S, g)
-        st = S.gstatus[g]
         waits = Count([S.parked[g].ne(0), S.tarmed[g].eq(1)])
-        conds.append(If(st.eq(G_RUNNABLE), q.eq(1) & r.eq(0) & waits.eq(0),
-                     If(st.eq(G_RUNNING), r.eq(1) & q.eq(0) & waits.eq(0),
-                     If(st.eq(G_WAITING), waits.eq(1) & q.eq(0) & r.eq(0),
-                     If(st.eq(G_SYSCALL), q.eq(0) & r.eq(0) & waits.eq(0),
-                     If(st.eq(G_IDLE) | st.eq(G_DEAD), q.eq(0) & r.eq(0) & waits.eq(0), 0))))))
+        conds.append(If(S.gstatus[g].eq(G_WAITING), waits.eq(1), waits.eq(0)))
+        conds.append(In(S.gstatus[g], (G_IDLE, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_WAITING, G_DEAD)))
     return And(*conds)
 
 
