@@ -40,7 +40,15 @@ def expr_src(e: Expr) -> str:
     if isinstance(e, Not):
         return f"(not {expr_src(e.a)})"
     if isinstance(e, Ite):
-        return f"({expr_src(e.then)} if {expr_src(e.cond)} else {expr_src(e.other)})"
+        # An Ite chain in the else branch is emitted flat, because the conditional
+        # expression is right-associative and one parenthesis per link exceeds the
+        # parser's limit of 200 nested parentheses on long tables (runqsteal's
+        # grab-count table has runq_size + 1 entries).
+        links = []
+        while isinstance(e, Ite):
+            links.append(f"{expr_src(e.then)} if {expr_src(e.cond)} else")
+            e = e.other
+        return "(" + " ".join(links) + f" {expr_src(e)})"
     raise TypeError(f"unknown expression {e!r}")
 
 

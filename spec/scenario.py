@@ -91,6 +91,7 @@ class Scenario:
     goroutines: list[GoroutineSpec]
     expect: dict = field(default_factory=dict)
     source: str = ""
+    text: str = ""  # the TOML text as read, stored in traces so they replay without the file
 
     def channels(self) -> list[str]:
         names: list[str] = []
@@ -295,7 +296,7 @@ def parse(text: str, path: str = "<scenario>") -> Scenario:
             raise _err(path, f"expect.{k}", f"expected \"starves\" or \"bounded\", got {v!r}")
 
     return Scenario(name, str(doc.get("description", "")), path, gomaxprocs, profile, apo,
-                    sizes, goroutines, expect, str(doc.get("source", "")))
+                    sizes, goroutines, expect, str(doc.get("source", "")), text)
 
 
 BUILTIN_DIR = Path(__file__).parent / "scenarios"
@@ -310,7 +311,8 @@ def load_builtin(name: str) -> Scenario:
     path = BUILTIN_DIR / f"{name}.toml"
     if not path.is_file():
         raise ScenarioError(f"{name}: no such built-in scenario; `gmpcheck list` shows them")
-    return load(path)
+    sc = parse(path.read_text(encoding="utf-8"), f"builtin:{name}")
+    return sc
 
 
 def resolve(name_or_path: str | None) -> Scenario:

@@ -1,0 +1,275 @@
+"""Counterexample traces: ITF JSON, text narratives and replay.
+
+A trace is stored in the Informal Trace Format (ITF) that Apalache and Quint
+use: ``#meta`` at the top (scenario, profile, property, verdict, and the
+scenario's TOML text so the trace replays without the original file), ``vars``,
+``states`` (one object per state, each with its own ``#meta`` naming the rule
+that led to it), and ``loop`` for a lasso.  Model values are small integers, so
+no ``#bigint`` encoding is needed; fields with a shape are nested JSON arrays.
+G and P references in the state are index + 1, with 0 for "none"; the G names
+are listed in ``#meta.g_names``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from spec.sched.state import G_STATUS_NAMES, P_STATUS_NAMES
+
+ITF_DESCRIPTION = "Informal Trace Format (Apalache ADR-015)"
+GREF_FIELDS = {"curg", "runnext", "runq", "gq"}
+PREF_FIELDS = {"sysp", "stwowner"}
+PER_G = {"gstatus", "pc", "gpreempt", "wait", "tarmed", "tleft", "tpp", "parked", "sysleft", "sysp"}
+
+
+class TraceError(Exception):
+    """An invalid trace file: the message names the file and what is wrong."""
+
+
+# -- encoding -----------------------------------------------------------------
+
+def state_to_itf(model, state: list[int]) -> dict:
+    out = {}
+    for f in model.layout.fields.values():
+        vals = state[f.base:f.base + f.size]
+        if not f.shape:
+            out[f.name] = vals[0]
+        elif len(f.shape) == 1:
+            out[f.name] = list(vals)
+        else:
+            inner = f.shape[1]
+            out[f.name] = [list(vals[i * inner:(i + 1) * inner]) for i in range(f.shape[0])]
+    return out
+
+
+def state_from_itf(model, obj: dict, where: str) -> list[int]:
+    out = [0] * model.layout.size
+    for f in model.layout.fields.values():
+        if f.name not in obj:
+            raise TraceError(f"{where}: missing variable {f.name!r}")
+        v = obj[f.name]
+        flat = v if isinstance(v, list) else [v]
+        if flat and isinstance(flat[0], list):
+            flat = [x for row in flat for x in row]
+        if len(flat) != f.size or not all(isinstance(x, int) and not isinstance(x, bool) for x in flat):
+            raise TraceError(f"{where}: variable {f.name!r} does not match the model's shape {f.shape}")
+        out[f.base:f.base + f.size] = flat
+    return out
+
+
+def to_itf(model, result, scenario_text: str, sizes: dict) -> dict:
+    sc = model.scenario
+    states = []
+    for i, (rule_index, st) in enumerate(result.trace):
+        meta = {"index": i}
+        if rule_index is not None:
+            rule = model.rules[rule_index]
+            meta.update({"rule": rule.name, "params": rule.params, "label": rule.label()})
+        states.append({"#meta": meta, **state_to_itf(model, st)})
+    doc = {
+        "#meta": {
+            "format": "ITF",
+            "format-description": ITF_DESCRIPTION,
+            "source": sc.path,
+            "description": f"counterexample to {result.property} in scenario {sc.name}",
+            "tool": "gmpcheck",
+            "scenario": sc.name,
+            "scenario_toml": scenario_text,
+            "profile": model.profile.name,
+            "asyncpreemptoff": model.profile.asyncpreemptoff,
+            "sizes": sizes,
+            "property": result.property,
+            "verdict": result.verdict,
+            "length": result.depth,
+            "g_names": model.g_names,
+            "victim": None if result.victim is None else model.g_names[result.victim],
+        },
+        "vars": list(model.layout.fields),
+        "states": states,
+    }
+    if result.loop is not None:
+        doc["loop"] = result.loop
+    return doc
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so no half-written file is left."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# -- narrative ----------------------------------------------------------------
+
+def slot_label(model, slot: int) -> str:
+    f = model.layout.field_of_slot(slot)
+    off = slot - f.base
+    if not f.shape:
+        return f.name
+    idx = []
+    for stride, dim in zip(f.strides(), f.shape):
+        idx.append(off // stride % dim)
+    if f.name in PER_G:
+        return f"{f.name}[{model.g_names[idx[0]]}]"
+    parts = [f"P{idx[0]}"] + [str(i) for i in idx[1:]]
+    if f.name == "gq":
+        parts = [str(idx[0])]
+    return f"{f.name}[{']['.join(parts)}]"
+
+
+def value_label(model, slot: int, v: int) -> str:
+    f = model.layout.field_of_slot(slot)
+    if f.name == "gstatus":
+        return G_STATUS_NAMES.get(v, str(v))
+    if f.name == "pstatus":
+        return P_STATUS_NAMES.get(v, str(v))
+    if f.name in GREF_FIELDS:
+        return "-" if v == 0 else model.g_names[v - 1]
+    if f.name in PREF_FIELDS:
+        return "-" if v == 0 else f"P{v - 1}"
+    if f.name == "pc":
+        g = (slot - f.base)
+        body = model.bodies[g]
+        return f"{v}:{body[v].text}" if 0 <= v < len(body) else str(v)
+    return str(v)
+
+
+def changes(model, before, after) -> list[str]:
+    return [f"{slot_label(model, i)}: {value_label(model, i, a)}→{value_label(model, i, b)}"
+            for i, (a, b) in enumerate(zip(before, after)) if a != b]
+
+
+def describe_rule(model, rule) -> str:
+    parts = []
+    for k, v in rule.params.items():
+        if k in ("g", "peer"):
+            parts.append(f"{k}={model.g_names[v]}")
+        elif k in ("p", "victim", "owner"):
+            parts.append(f"{k}=P{v}")
+        else:
+            parts.append(f"{k}={v}")
+    return rule.name + (f"({', '.join(parts)})" if parts else "")
+
+
+def narrative(model, trace, loop=None, header: str = "") -> str:
+    """One line per step: the rule with its parameters and only the fields that changed."""
+    lines = [header] if header else []
+    ticks = 0
+    for i, (rule_index, st) in enumerate(trace):
+        if rule_index is None:
+            lines.append(f"{i:4}  initial state (tick 0)")
+            continue
+        rule = model.rules[rule_index]
+        if rule.name == "tick":
+            ticks += 1
+        mark = "  <- loop starts here" if loop is not None and i == loop + 1 else ""
+        diff = changes(model, trace[i - 1][1], st)
+        lines.append(f"{i:4}  {describe_rule(model, rule)}{mark}")
+        if diff:
+            lines.append("        " + ", ".join(diff))
+    if loop is not None:
+        lines.append(f"      the last state equals state {loop} (wait counters aside): "
+                     f"the steps after it repeat forever")
+    return "\n".join(lines) + "\n"
+
+
+# -- replay -------------------------------------------------------------------
+
+@dataclass
+class ReplayReport:
+    valid: bool
+    violated: bool
+    steps: int
+    message: str
+
+
+def load_itf(path) -> dict:
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TraceError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise TraceError(f"{path}: cannot read the file: {e}") from None
+    except json.JSONDecodeError as e:
+        raise TraceError(f"{path}: invalid JSON: {e}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("states"), list) or not doc["states"]:
+        raise TraceError(f"{path}: states: missing or empty; an ITF trace needs a list of states")
+    meta = doc.get("#meta")
+    if not isinstance(meta, dict):
+        raise TraceError(f"{path}: #meta: missing; this is not a gmpcheck trace")
+    for key in ("scenario_toml", "profile", "property"):
+        if key not in meta:
+            raise TraceError(f"{path}: #meta.{key}: missing; this trace was not written by gmpcheck check")
+    return doc
+
+
+def model_of_trace(doc: dict, path: str):
+    from spec.scenario import ScenarioError, parse
+    from spec.sched.model import build_model
+    meta = doc["#meta"]
+    try:
+        sc = parse(meta["scenario_toml"], f"{path}#meta.scenario_toml")
+    except ScenarioError as e:
+        raise TraceError(str(e)) from None
+    for k, v in (meta.get("sizes") or {}).items():
+        if hasattr(sc.sizes, k):
+            setattr(sc.sizes, k, v)
+    if meta["profile"] not in ("go1.13", "go1.19", "go1.27"):
+        raise TraceError(f"{path}: #meta.profile: unknown profile {meta['profile']!r}")
+    return build_model(sc, meta["profile"], bool(meta.get("asyncpreemptoff", False)))
+
+
+def replay(path) -> ReplayReport:
+    """Re-execute a stored trace on the current model: is it still a path, still a violation?"""
+    from checker.concrete import ConcreteModel, compile_expr
+    doc = load_itf(path)
+    model = model_of_trace(doc, str(path))
+    cm = ConcreteModel(model)
+    states = [state_from_itf(model, s, f"{path}: states[{i}]") for i, s in enumerate(doc["states"])]
+    if states[0] != cm.init:
+        return ReplayReport(False, False, 0, "state 0 is not the model's initial state")
+    tick_seen = []
+    for i in range(1, len(states)):
+        label = (doc["states"][i].get("#meta") or {}).get("label")
+        if label not in cm.by_label:
+            return ReplayReport(False, False, i, f"step {i}: rule {label!r} does not exist in the current model")
+        r = cm.by_label[label]
+        if not cm.compiled[r][0](states[i - 1]):
+            return ReplayReport(False, False, i, f"step {i}: rule {label} is not enabled in state {i - 1}")
+        nxt = cm.step(states[i - 1], r)
+        if nxt != states[i]:
+            diff = ", ".join(changes(model, states[i], nxt)[:4])
+            return ReplayReport(False, False, i, f"step {i}: {label} leads to a different state ({diff})")
+        tick_seen.append(model.rules[r].name == "tick")
+    n = len(states) - 1
+    prop = model.property(doc["#meta"]["property"])
+    if prop.kind == "invariant":
+        ok = bool(compile_expr(prop.expr)(states[-1]))
+        return ReplayReport(True, not ok, n, "the last state violates " + prop.name if not ok
+                            else "the last state satisfies " + prop.name)
+    loop = doc.get("loop")
+    if not isinstance(loop, int) or not 0 <= loop < n:
+        return ReplayReport(True, False, n, "loop: missing or out of range for a starvation lasso")
+    from checker.bmc import _lasso_vars
+    keep = _lasso_vars(model)
+    if any(states[loop][v] != states[-1][v] for v in keep):
+        return ReplayReport(True, False, n, f"the last state does not equal state {loop}")
+    if not any(tick_seen[loop:]):
+        return ReplayReport(True, False, n, "no time passes in the loop")
+    for g, expr in enumerate(model.ready):
+        f = compile_expr(expr)
+        if all(f(states[i]) for i in range(loop, n + 1)):
+            return ReplayReport(True, True, n, f"{model.g_names[g]} is ready in every state of the loop "
+                                f"from state {loop} and never runs")
+    return ReplayReport(True, False, n, "no goroutine is ready throughout the loop")
