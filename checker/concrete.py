@@ -8,7 +8,8 @@ source once and calling the result is what makes real-size runs fast enough
 
 from __future__ import annotations
 
-from spec.lang import Arith, Assign, Bind, BoolOp, Cmp, Const, Expr, Ite, Local, Not, Read, Rule, Stmt, Total, When
+from spec.lang import (Arith, Assign, Bind, BoolOp, Call, Cmp, Const, Expr, Ite, Local, Named, Not, Read, Rule,
+                       Stmt, Total, When)
 
 
 class IndexOutOfRange(Exception):
@@ -29,6 +30,8 @@ def expr_src(e: Expr) -> str:
         return f"s[{offset_src(e)}]"
     if isinstance(e, Local):
         return f"L_{e.name}"
+    if isinstance(e, Named):
+        return f"N_{e.name}(s)"
     if isinstance(e, Arith):
         return f"({expr_src(e.a)} {e.op} {expr_src(e.b)})"
     if isinstance(e, Total):
@@ -74,6 +77,9 @@ def body_src(stmts: list[Stmt], indent: str) -> list[str]:
             lines.append(f"{indent}s[{offset_src(st.target)}] = int({val})")
         elif isinstance(st, Bind):
             lines.append(f"{indent}L_{st.name} = int({expr_src(st.value)})")
+        elif isinstance(st, Call):
+            args = "".join(f", {expr_src(a)}" for a in st.args)
+            lines.append(f"{indent}P_{st.proc.name}(s{args})")
         elif isinstance(st, When):
             lines.append(f"{indent}if {expr_src(st.cond)}:")
             lines.extend(body_src(list(st.then), indent + "    ") or [indent + "    pass"])
@@ -85,23 +91,96 @@ def body_src(stmts: list[Stmt], indent: str) -> list[str]:
     return lines
 
 
+class Compiler:
+    """Compiles expressions and rules, sharing one Python function per Named
+    expression and per Proc among all the code it generates."""
+
+    def __init__(self) -> None:
+        self.env: dict = {"_ix": _ix}
+        self.done: set[str] = set()
+
+    def _deps(self, node) -> None:
+        """Compile the Named expressions and Procs that ``node`` uses, once each."""
+        stack = [node]
+        while stack:
+            x = stack.pop()
+            if isinstance(x, Named):
+                if "N_" + x.name not in self.done:
+                    self.done.add("N_" + x.name)
+                    self._deps(x.expr)
+                    self._named(x)
+                continue
+            if isinstance(x, Call):
+                if "P_" + x.proc.name not in self.done:
+                    self.done.add("P_" + x.proc.name)
+                    for st in x.proc.body:
+                        self._deps(st)
+                    self._proc(x.proc)
+                stack.extend(x.args)
+                continue
+            if isinstance(x, (list, tuple)):
+                stack.extend(x)
+            elif isinstance(x, Assign):
+                stack += [x.target, x.value]
+            elif isinstance(x, Bind):
+                stack.append(x.value)
+            elif isinstance(x, When):
+                stack += [x.cond, *x.then, *x.other]
+            elif isinstance(x, Read):
+                stack.extend(x.index)
+            elif isinstance(x, (Arith, Cmp)):
+                stack += [x.a, x.b]
+            elif isinstance(x, (BoolOp, Total)):
+                stack.extend(x.args)
+            elif isinstance(x, Not):
+                stack.append(x.a)
+            elif isinstance(x, Ite):
+                stack += [x.cond, x.then, x.other]
+
+    def _named(self, n: Named) -> None:
+        # Evaluated once per state: the cache holds the last state object seen.
+        src = (f"def N_{n.name}(s, _last=[None, None]):\n"
+               f"    if _last[0] is s:\n        return _last[1]\n"
+               f"    v = {expr_src(n.expr)}\n    _last[0] = s\n    _last[1] = v\n    return v\n")
+        exec(compile(src, f"<named {n.name}>", "exec"), self.env)
+
+    def _proc(self, p) -> None:
+        params = "".join(f", L_{a}" for a in p.params)
+        lines = [f"def P_{p.name}(s{params}):"] + (body_src(p.body, "    ") or ["    pass"])
+        exec(compile("\n".join(lines) + "\n", f"<proc {p.name}>", "exec"), self.env)
+
+    def expr(self, e: Expr):
+        """Return a function ``f(s)`` evaluating ``e`` on a state list."""
+        self._deps(e)
+        src = f"def f(s):\n    return {expr_src(e)}\n"
+        exec(compile(src, "<spec-expr>", "exec"), self.env)
+        return self.env.pop("f")
+
+    def rule(self, rule: Rule):
+        """Return ``(guard, step)``: ``guard(s) -> bool``; ``step(s) -> new list``."""
+        guard = self.expr(rule.guard)
+        self._deps(rule.body)
+        lines = ["def step(s):", "    s = list(s)"] + body_src(rule.body, "    ") + ["    return s"]
+        exec(compile("\n".join(lines) + "\n", f"<rule {rule.label()}>", "exec"), self.env)
+        return guard, self.env.pop("step")
+
+
 def compile_expr(e: Expr):
     """Return a function ``f(s)`` evaluating ``e`` on a state list."""
-    src = f"def f(s):\n    return {expr_src(e)}\n"
-    env = {"_ix": _ix}
-    exec(compile(src, "<spec-expr>", "exec"), env)
-    return env["f"]
+    return Compiler().expr(e)
 
 
 def compile_rule(rule: Rule):
-    """Return ``(guard, step)``: ``guard(s) -> bool``; ``step(s) -> new list``."""
-    guard = compile_expr(rule.guard)
-    lines = ["def step(s):", "    s = list(s)"]
-    lines += body_src(rule.body, "    ")
-    lines.append("    return s")
-    env = {"_ix": _ix}
-    exec(compile("\n".join(lines) + "\n", f"<rule {rule.label()}>", "exec"), env)
-    return guard, env["step"]
+    """Return ``(guard, step)`` for one rule, compiled on its own."""
+    return Compiler().rule(rule)
+
+
+def _conjuncts(e: Expr):
+    if isinstance(e, BoolOp) and e.op == "and":
+        for a in e.args:
+            yield from _conjuncts(a)
+    else:
+        yield e
 
 
 class ConcreteModel:
@@ -117,13 +196,48 @@ class ConcreteModel:
     def __init__(self, model) -> None:
         self.model = model
         self.rules: list[Rule] = model.rules
-        self.compiled = [compile_rule(r) for r in self.rules]
+        # One compiler for the whole model, so each Named expression (the "calm"
+        # conjunct of every non-urgent guard) is compiled once.
+        compiler = Compiler()
+        self.compiled = [compiler.rule(r) for r in self.rules]
         self.init: list[int] = list(model.init)
-        self.invariants = {p.name: compile_expr(p.expr) for p in model.properties if p.kind == "invariant"}
+        self.invariants = {p.name: compiler.expr(p.expr) for p in model.properties if p.kind == "invariant"}
         self.by_label = {r.label(): i for i, r in enumerate(self.rules)}
+        self._index_guards()
+
+    def _index_guards(self) -> None:
+        """Index rules by one ``slot == constant`` conjunct of their guard.
+
+        enabled() then evaluates only the rules whose indexed conjunct holds; the
+        others are false without evaluation.  The choice of conjunct changes
+        speed only, never the result.
+        """
+        ranges = self.model.layout.slot_ranges()
+        self.keyed: dict[int, dict[int, list[int]]] = {}
+        self.unkeyed: list[int] = []
+        for i, r in enumerate(self.rules):
+            best = None
+            for c in _conjuncts(r.guard):
+                if isinstance(c, Cmp) and c.op == "==" and isinstance(c.a, Read) and isinstance(c.b, Const):
+                    off = c.a.const_offset()
+                    if off is None:
+                        continue
+                    slot = c.a.field.base + off
+                    width = ranges[slot][1] - ranges[slot][0]
+                    if best is None or width > best[0]:
+                        best = (width, slot, c.b.value)
+            if best is None:
+                self.unkeyed.append(i)
+            else:
+                self.keyed.setdefault(best[1], {}).setdefault(best[2], []).append(i)
 
     def enabled(self, s) -> list[int]:
-        return [i for i, (g, _) in enumerate(self.compiled) if g(s)]
+        cands = list(self.unkeyed)
+        for slot, by_value in self.keyed.items():
+            cands.extend(by_value.get(s[slot], ()))
+        cands.sort()
+        compiled = self.compiled
+        return [i for i in cands if compiled[i][0](s)]
 
     def step(self, s, i: int) -> list[int]:
         return self.compiled[i][1](s)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import z3
 
-from spec.lang import Arith, Assign, Bind, BoolOp, Cmp, Const, Expr, Ite, Local, Not, Read, Rule, Total, When
+from spec.lang import Arith, Assign, Bind, BoolOp, Call, Cmp, Const, Expr, Ite, Local, Named, Not, Read, Rule, Total, When
 
 
 def _as_int(t):
@@ -79,9 +79,11 @@ def _term(e: Expr, s, env, memo):
         return out
     if isinstance(e, Local):
         return env[e.name]
+    if isinstance(e, Named):
+        return term(e.expr, s, env, memo)
     if isinstance(e, Arith):
         a, b = _as_int(term(e.a, s, env, memo)), _as_int(term(e.b, s, env, memo))
-        return {"+": a + b, "-": a - b, "*": a * b}[e.op]
+        return {"+": a + b, "-": a - b, "*": a * b, "//": a / b}[e.op]
     if isinstance(e, Total):
         return z3.Sum(*[_as_int(term(a, s, env, memo)) for a in e.args])
     if isinstance(e, Cmp):
@@ -121,6 +123,9 @@ def exec_body(stmts, s: list, env: dict | None = None) -> list:
             else:
                 for c, o in choices:
                     s[base + o] = z3.If(c, val, s[base + o])
+        elif isinstance(st, Call):
+            inner = {name: _as_int(term(a, s, env)) for name, a in zip(st.proc.params, st.args)}
+            s = exec_body(st.proc.body, s, inner)
         elif isinstance(st, When):
             c = _as_bool(term(st.cond, s, env))
             a = exec_body(st.then, s, env)

@@ -59,7 +59,7 @@ class Field:
     def __getitem__(self, idx) -> "Read":
         if not isinstance(idx, tuple):
             idx = (idx,)
-        return Read(self, tuple(lift(i) for i in idx))
+        return Read(self, tuple(i if isinstance(i, Expr) else lift(i) for i in idx))
 
     def __call__(self) -> "Read":
         return Read(self, ())
@@ -113,6 +113,11 @@ class Expr:
     def __rsub__(self, o): return Arith("-", lift(o), self)
     def __mul__(self, o): return Arith("*", self, lift(o))
     def __rmul__(self, o): return Arith("*", lift(o), self)
+
+    def __floordiv__(self, o):
+        if not isinstance(o, int) or o <= 0:
+            raise TypeError("only division by a positive integer constant is supported")
+        return Arith("//", self, Const(o))
     def eq(self, o): return Cmp("==", self, lift(o))
     def ne(self, o): return Cmp("!=", self, lift(o))
     def __lt__(self, o): return Cmp("<", self, lift(o))
@@ -136,12 +141,12 @@ class Read(Expr):
     index: tuple[Expr, ...]
 
     def __post_init__(self):
-        if len(self.index) != len(self.field.shape):
-            raise ValueError(
-                f"field {self.field.name!r} has {len(self.field.shape)} indices, got {len(self.index)}")
-        for i, (ix, dim) in enumerate(zip(self.index, self.field.shape)):
-            if isinstance(ix, Const) and not 0 <= ix.value < dim:
-                raise IndexError(f"{self.field.name}: index {i} = {ix.value} outside 0..{dim - 1}")
+        shape = self.field.shape
+        if len(self.index) != len(shape):
+            raise ValueError(f"field {self.field.name!r} has {len(shape)} indices, got {len(self.index)}")
+        for i, ix in enumerate(self.index):
+            if type(ix) is Const and not 0 <= ix.value < shape[i]:
+                raise IndexError(f"{self.field.name}: index {i} = {ix.value} outside 0..{shape[i] - 1}")
 
     def const_offset(self) -> int | None:
         """The slot offset when every index is a constant, else None."""
@@ -155,7 +160,7 @@ class Read(Expr):
 
 @dataclass(frozen=True, eq=False)
 class Arith(Expr):
-    op: str  # + - *
+    op: str  # + - * // (// only by a positive constant)
     a: Expr
     b: Expr
 
@@ -190,6 +195,14 @@ class Local(Expr):
     """A value bound earlier in the same rule body by ``Bind``."""
 
     name: str
+
+
+@dataclass(frozen=True, eq=False)
+class Named(Expr):
+    """A subexpression shared by many guards, compiled once and evaluated once per state."""
+
+    name: str
+    expr: Expr
 
 
 @dataclass(frozen=True, eq=False)
@@ -309,7 +322,26 @@ class Bind:
     value: Expr
 
 
-Stmt = Union[Assign, When, Bind]
+@dataclass(eq=False)
+class Proc:
+    """A statement sequence shared by many rules, like a runtime helper function.
+
+    ``params`` name the locals the body reads; a ``Call`` binds them.  Names the
+    body binds stay inside it.
+    """
+
+    name: str
+    params: tuple[str, ...]
+    body: list
+
+
+@dataclass(frozen=True)
+class Call:
+    proc: Proc
+    args: tuple
+
+
+Stmt = Union[Assign, When, Bind, Call]
 
 
 def let(name: str, value: ExprLike) -> tuple[Bind, Local]:
@@ -324,6 +356,12 @@ def set_(target: Read, value: ExprLike) -> Assign:
 
 def when(cond: ExprLike, then: Sequence[Stmt], other: Sequence[Stmt] = ()) -> When:
     return When(lift(cond), tuple(flatten(then)), tuple(flatten(other)))
+
+
+def call(proc: Proc, *args: ExprLike) -> Call:
+    if len(args) != len(proc.params):
+        raise TypeError(f"{proc.name} takes {len(proc.params)} arguments, got {len(args)}")
+    return Call(proc, tuple(lift(a) for a in args))
 
 
 def flatten(stmts) -> list[Stmt]:
@@ -379,6 +417,8 @@ class Rule:
                 elif isinstance(s, When):
                     visit(s.then)
                     visit(s.other)
+                elif isinstance(s, Call):
+                    visit(s.proc.body)
         visit(self.body)
         return out
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from spec.lang import And, Layout, Neg, Or, Property, Rule, set_
+from spec.lang import And, Layout, Named, Neg, Or, Property, Rule, set_
 from spec.profiles import Profile, get_profile
 from spec.scenario import Node, Scenario
 from spec.sched.ops import OPS
@@ -89,7 +89,7 @@ def build_model(scenario: Scenario, profile: str | None = None, asyncpreemptoff:
     # Urgent rules (the runtime's own work: schedule, ready, handoff, syscall exit)
     # take no time and run before any goroutine executes its next operation and
     # before the clock moves.
-    calm = Neg(Or(*[r.guard for r in b.rules if r.urgent]))
+    calm = Named("calm", Neg(Or(*[r.guard for r in b.rules if r.urgent])))
     for r in b.rules:
         if not r.urgent:
             r.guard = And(r.guard, calm)

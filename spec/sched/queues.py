@@ -8,7 +8,7 @@ are expressions whose value is a G index + 1.
 
 from __future__ import annotations
 
-from spec.lang import If, Local, When, let, set_, when
+from spec.lang import If, Local, Min, Proc, call, let, set_, when
 from spec.sched.state import G_RUNNABLE, SchedState
 
 
@@ -53,10 +53,16 @@ def runqputslow(S: SchedState, p: int, g):
 
 def runqput_tail(S: SchedState, p: int, g):
     """runtime/proc.go: runqput with next=false: store at the tail, or runqputslow when full."""
-    return when(S.rlen(p) < S.cap, [
-        set_(S.runq[p, S.slot(S.runqtail[p])], g),
-        set_(S.runqtail[p], S.advance(S.runqtail[p])),
-    ], runqputslow(S, p, g))
+    key = ("runqput_tail", p)
+    proc = S.procs.get(key)
+    if proc is None:
+        arg = Local("g")
+        proc = Proc(f"runqput_tail_p{p}", ("g",), [when(S.rlen(p) < S.cap, [
+            set_(S.runq[p, S.slot(S.runqtail[p])], arg),
+            set_(S.runqtail[p], S.advance(S.runqtail[p])),
+        ], runqputslow(S, p, arg))])
+        S.procs[key] = proc
+    return call(proc, g)
 
 
 def runqput(S: SchedState, p: int, g, next: bool):
@@ -80,23 +86,15 @@ def ready(S: SchedState, p: int, g, wakep_stmts):
     ]
 
 
-def globrunqget_batch_size(S: SchedState, n: int) -> int:
+def globrunqget_batch_size(S: SchedState, n):
     """runtime/proc.go: globrunqget (1.19) / globrunqgetbatch (1.27): how many Gs one take moves.
 
     min(size/gomaxprocs + 1, size, len(runq)/2): the real bound is 128 of 256.
+    ``n`` is the global queue's size, an int or an expression.
     """
-    return min(n // S.nP + 1, n, S.cap // 2)
+    return Min(Min(n // S.nP + 1, n), S.cap // 2)
 
 
-def grab_count(n: int) -> int:
+def grab_count(n):
     """runtime/proc.go: runqgrab: n - n/2, half of the victim's ring rounded up."""
     return n - n // 2
-
-
-def table(S: SchedState, selector, values, fn):
-    """An expression equal to fn(v) when ``selector`` == v, for v in ``values``."""
-    values = list(values)
-    out = fn(values[-1])
-    for v in reversed(values[:-1]):
-        out = If(selector.eq(v), fn(v), out)
-    return out

@@ -17,7 +17,7 @@ from __future__ import annotations
 from spec.lang import And, Count, If, Min, Neg, Or, Rule, let, set_, when
 from spec.profiles import Profile
 from spec.sched.queues import (globrunqget_batch_size, globrunqpop, globrunqput, grab_count,
-                               ready, runqput, table)
+                               ready, runqput)
 from spec.sched.state import (G_DEAD, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_WAITING, P_GCSTOP,
                               P_IDLE, P_RUNNING, P_SYSCALL, SchedState)
 
@@ -180,11 +180,10 @@ class Builder:
 
     def globrunqget_rule(self, p, ok):
         S = self.S
-        n = S.gqlen()
-        take = table(S, n, range(S.nG + 1), lambda k: globrunqget_batch_size(S, k))
+        btake, take = let("take", globrunqget_batch_size(S, S.gqlen()))
         g0, pop = globrunqpop(S, "gbatch0")
-        body = list(pop)
-        max_take = max(globrunqget_batch_size(S, k) for k in range(S.nG + 1))
+        body = [btake] + list(pop)
+        max_take = min(S.nG // S.nP + 1, S.nG, S.cap // 2)
         for i in range(1, max_take):
             gi, popi = globrunqpop(S, f"gbatch{i}")
             body.append(when(i < take, popi + runqput(S, p, gi, next=False)))
@@ -213,7 +212,7 @@ class Builder:
                 continue
             base = self.found_nothing_before_steal(p) & self.may_spin(p)
             n = S.rlen(v)
-            take = table(S, n, range(S.cap + 1), grab_count)
+            take = grab_count(n)
             vh, pt = S.runqhead[v], S.runqtail[p]
             bvh, lvh = let("vhead", vh)
             bpt, lpt = let("ptail", pt)

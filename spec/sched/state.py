@@ -37,6 +37,7 @@ class SchedState:
                  timeslice: int, fairness_period: int, bound: int, max_ticks: int):
         self.nP, self.nG, self.cap = nP, nG, runq_size
         self.timeslice, self.period, self.bound = timeslice, fairness_period, bound
+        self.procs: dict = {}  # shared statement sequences (spec.lang.Proc), built on first use
         L = self.layout = Layout()
         add = L.add
         # Per G.

@@ -1,0 +1,61 @@
+"""Stateful hypothesis tests generated from a model.
+
+``machine_for(model)`` returns a hypothesis ``RuleBasedStateMachine`` with one
+rule, "take an enabled rule instance", and one invariant per safety property
+of the model.  The model's rules stay the single source: the machine only
+chooses among the instances the concrete semantics reports as enabled, so
+hypothesis explores (and shrinks) schedules, not hand-written copies of the
+runtime.
+"""
+
+from __future__ import annotations
+
+from hypothesis import note
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from checker.concrete import ConcreteModel
+
+# Liveness in bounded form is not a safety property: random schedules are free
+# to starve a goroutine, and the BMC engine is where bounded-wait is decided.
+NOT_SAFETY = ("bounded-wait",)
+
+
+class Deadlock(AssertionError):
+    """No rule instance is enabled: the model has a state with no successor."""
+
+
+def machine_for(model, concrete: ConcreteModel | None = None):
+    """Return a RuleBasedStateMachine class that walks ``model`` and checks its invariants.
+
+    >>> from spec.scenario import load_builtin
+    >>> from spec.sched.model import build_model
+    >>> Machine = machine_for(build_model(load_builtin("tight-loop-p1")))
+    >>> Machine.__name__
+    'SchedulerMachine'
+    """
+    cm = concrete or ConcreteModel(model)
+    safety = [name for name in cm.invariants if name not in NOT_SAFETY]
+
+    class SchedulerMachine(RuleBasedStateMachine):
+        def __init__(self):
+            super().__init__()
+            self.state = list(cm.init)
+
+        @rule(data=st.data())
+        def take_enabled_rule(self, data):
+            enabled = cm.enabled(self.state)
+            if not enabled:
+                raise Deadlock("no rule instance is enabled")
+            i = data.draw(st.sampled_from(enabled), label="rule index")
+            note(model.rules[i].label())
+            self.state = cm.step(self.state, i)
+
+        @invariant()
+        def safety_invariants(self):
+            for name in safety:
+                assert cm.invariants[name](self.state), f"{name} violated"
+
+    SchedulerMachine.model = model
+    SchedulerMachine.concrete = cm
+    return SchedulerMachine
