@@ -186,7 +186,7 @@ def _conjuncts(e: Expr):
 class ConcreteModel:
     """A model's rules and properties compiled for plain-Python execution.
 
-    >>> from spec.scenarios import load_builtin
+    >>> from spec.scenario import load_builtin
     >>> from spec.sched.model import build_model
     >>> m = ConcreteModel(build_model(load_builtin("tight-loop-p1")))
     >>> len(m.enabled(m.init)) > 0

@@ -82,6 +82,16 @@ class Builder:
                   S.tarmed[g].eq(1) & S.tleft[g].eq(0),
                   S.gcwaiting().eq(1) & owner_waits)
 
+    def run_due_timers(self, heap_p, run_p):
+        """Fire every due timer in P heap_p's heap, on P run_p.
+
+        NOTE: timers due at the same tick fire in G order; the runtime's 4-ary
+        heap orders them by when, and among equal whens by heap position.
+        """
+        S = self.S
+        return [when(self.due(g, heap_p), [set_(S.tarmed[g], 0), ready(S, run_p, g + 1, self.wakep())])
+                for g in range(S.nG)]
+
     def stw_owner_waiting(self, p):
         S = self.S
         return S.gcwaiting().eq(1) & S.stwowner().eq(p + 1)
@@ -136,13 +146,13 @@ class Builder:
                      [set_(S.pstatus[p], P_GCSTOP), set_(S.spinning[p], 0)],
                      "findRunnable step 1 (runtime/proc.go: gcstopm, Go 1.19 and 1.27): a stop-the-world "
                      "is pending, so the P stops (_Pgcstop) and its M sleeps.")
-            for g in range(S.nG):
-                self.add("checkTimers", {"p": p, "g": g},
-                         base & S.gcwaiting().eq(0) & self.due(g, p),
-                         [set_(S.tarmed[g], 0), ready(S, p, g + 1, self.wakep())],
-                         "findRunnable step 2 (runtime/proc.go: checkTimers in 1.19; runtime/time.go: "
-                         "timers.check in 1.27): the P runs its own due timers; time.Sleep's timer "
-                         "callback goready()s the sleeper into this P's runnext.")
+            self.add("checkTimers", {"p": p},
+                     base & S.gcwaiting().eq(0) & self.own_timers_due(p),
+                     self.run_due_timers(p, p),
+                     "findRunnable step 2 (runtime/proc.go: checkTimers in 1.19; runtime/time.go: "
+                     "timers.check in 1.27): the P runs all its due timers in one call; time.Sleep's "
+                     "timer callback goready()s each sleeper into this P's runnext, so the last one "
+                     "run ends up in runnext and the others in the ring.")
             ok = base & S.gcwaiting().eq(0) & Neg(self.own_timers_due(p))
             g0, pop = globrunqpop(S, "gfair")
             self.add("globrunqget(fairness)", {"p": p}, ok & self.fairness_due(p),
@@ -231,13 +241,12 @@ class Builder:
                      "1.27): the M spins and takes half of a victim's ring (rounded up), in any "
                      "round and in random victim order; the last G taken runs now.")
             last_round = base & self.other_rings_empty(p)
-            for g in range(S.nG):
-                self.add("stealWork(timers)", {"p": p, "victim": v, "g": g},
-                         last_round & self.due(g, v),
-                         [set_(S.spinning[p], 1), set_(S.tarmed[g], 0), ready(S, p, g + 1, self.wakep())],
-                         "stealWork's last round (runtime/proc.go: stealWork, checkTimers on the victim; "
-                         "Go 1.19 and 1.27): the spinning M runs another P's due timers; the timer "
-                         "callback readies the sleeper into the thief's runnext.")
+            self.add("stealWork(timers)", {"p": p, "victim": v},
+                     last_round & Or(*[self.due(g, v) for g in range(S.nG)]),
+                     [set_(S.spinning[p], 1)] + self.run_due_timers(v, p),
+                     "stealWork's last round (runtime/proc.go: stealWork, checkTimers on the victim; "
+                     "Go 1.19 and 1.27): the spinning M runs another P's due timers; the timer "
+                     "callbacks ready the sleepers into the thief's runnext.")
             brn, rn = let("stolen", S.runnext[v])
             self.add("runqsteal(runnext)", {"p": p, "victim": v},
                      last_round & S.runnext[v].ne(0),

@@ -48,7 +48,8 @@ class SchedState:
         self.tarmed = add("tarmed", [nG], 0, 1, "the G's sleep timer is in a P's timer heap")
         self.tleft = add("tleft", [nG], 0, max_ticks, "ticks until the G's timer is due")
         self.tpp = add("tpp", [nG], 0, max(0, nP - 1), "P whose timer heap holds the G's timer")
-        self.parked = add("parked", [nG], 0, nchan, "channel (index + 1) the G is parked on")
+        self.parked = add("parked", [nG], 0, 2 * nchan,
+                          "channel the G is parked on: 2 x channel index + 1 for recv, + 2 for send; 0: none")
         self.sysleft = add("sysleft", [nG], 0, max_ticks, "ticks left in the G's system call")
         self.sysp = add("sysp", [nG], 0, nP, "m.oldp: the P (index + 1) the G's M held when it entered the syscall")
         # Per P.
