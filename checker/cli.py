@@ -14,7 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-from spec.profiles import get_profile
 from spec.scenario import (DEFAULT_SCENARIO, PROFILES, ScenarioError, builtin_names, load_builtin,
                            resolve)
 

@@ -43,10 +43,10 @@ def expr_src(e: Expr) -> str:
     if isinstance(e, Not):
         return f"(not {expr_src(e.a)})"
     if isinstance(e, Ite):
-        # An Ite chain in the else branch is emitted flat, because the conditional
-        # expression is right-associative and one parenthesis per link exceeds the
-        # parser's limit of 200 nested parentheses on long tables (runqsteal's
-        # grab-count table has runq_size + 1 entries).
+        # An Ite chain in the else branch is emitted flat.  The conditional expression
+        # is right-associative, and one parenthesis per link would exceed the
+        # parser's limit of 200 nested parentheses on long chains, such as a
+        # lookup table over the 257 possible lengths of a 256-slot ring.
         links = []
         while isinstance(e, Ite):
             links.append(f"{expr_src(e.then)} if {expr_src(e.cond)} else")
@@ -185,6 +185,10 @@ def _conjuncts(e: Expr):
 
 class ConcreteModel:
     """A model's rules and properties compiled for plain-Python execution.
+
+    States are values: ``step`` returns a new list and callers never change a
+    state list in place once it has been passed in, because shared expressions
+    (``Named``) cache their value for the last state object they saw.
 
     >>> from spec.scenario import load_builtin
     >>> from spec.sched.model import build_model

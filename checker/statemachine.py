@@ -25,8 +25,12 @@ class Deadlock(AssertionError):
     """No rule instance is enabled: the model has a state with no successor."""
 
 
-def machine_for(model, concrete: ConcreteModel | None = None):
+def machine_for(model, concrete: ConcreteModel | None = None, on_rule=None):
     """Return a RuleBasedStateMachine class that walks ``model`` and checks its invariants.
+
+    After every step the machine asserts the safety invariants, that every slot
+    lies in its declared range, and that some rule instance is enabled.
+    ``on_rule``, if given, is called with each Rule the machine takes.
 
     >>> from spec.scenario import load_builtin
     >>> from spec.sched.model import build_model
@@ -36,6 +40,8 @@ def machine_for(model, concrete: ConcreteModel | None = None):
     """
     cm = concrete or ConcreteModel(model)
     safety = [name for name in cm.invariants if name not in NOT_SAFETY]
+    ranges = model.layout.slot_ranges()
+    slot_names = model.layout.slot_names()
 
     class SchedulerMachine(RuleBasedStateMachine):
         def __init__(self):
@@ -49,12 +55,18 @@ def machine_for(model, concrete: ConcreteModel | None = None):
                 raise Deadlock("no rule instance is enabled")
             i = data.draw(st.sampled_from(enabled), label="rule index")
             note(model.rules[i].label())
+            if on_rule is not None:
+                on_rule(model.rules[i])
             self.state = cm.step(self.state, i)
 
         @invariant()
         def safety_invariants(self):
             for name in safety:
                 assert cm.invariants[name](self.state), f"{name} violated"
+            for slot, ((lo, hi), v) in enumerate(zip(ranges, self.state)):
+                assert lo <= v <= hi, f"{slot_names[slot]} = {v} outside its declared range {lo}..{hi}"
+            if not cm.enabled(self.state):
+                raise Deadlock("no rule instance is enabled")
 
     SchedulerMachine.model = model
     SchedulerMachine.concrete = cm

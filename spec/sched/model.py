@@ -110,7 +110,6 @@ def main_rule(S: SchedState, scenario: Scenario, kinds: list[str], b: Builder) -
     is taken to be blocked once it has started the goroutines.
     """
     body = [set_(S.pstatus[0], P_RUNNING), set_(S.curg[0], 0)]
-    seen: dict[str, int] = {}
     for g, kind in enumerate(kinds):
         if scenario.goroutine(kind).start:
             body += [set_(S.gstatus[g], G_RUNNABLE), runqput(S, 0, g + 1, next=True)]

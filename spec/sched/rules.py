@@ -139,7 +139,7 @@ class Builder:
     # -- findRunnable stages ----------------------------------------------------
 
     def schedule_rules(self):
-        S, prof = self.S, self.profile
+        S = self.S
         for p in range(S.nP):
             base = self.in_schedule(p)
             self.add("gcstopm", {"p": p}, base & S.gcwaiting().eq(1),
@@ -257,7 +257,7 @@ class Builder:
     # -- goroutine operations ---------------------------------------------------
 
     def op_rules(self):
-        S, prof = self.S, self.profile
+        S = self.S
         for p in range(S.nP):
             for g in range(S.nG):
                 for node, nd in enumerate(self.bodies[g]):
@@ -468,7 +468,7 @@ class Builder:
     # -- the clock and sysmon ---------------------------------------------------
 
     def tick_rule(self):
-        S, prof = self.S, self.profile
+        S = self.S
         body = []
         for g in range(S.nG):
             ready = self.ready_to_run(g)

@@ -17,7 +17,7 @@ stale pointers there, which it never reads.
 
 from __future__ import annotations
 
-from spec.lang import Field, If, Layout, lift
+from spec.lang import If, Layout, lift
 
 # G status values, as in runtime/runtime2.go (_Gidle .. _Gdead).
 G_IDLE, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_WAITING, G_DEAD = 0, 1, 2, 3, 4, 6
