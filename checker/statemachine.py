@@ -47,10 +47,11 @@ def machine_for(model, concrete: ConcreteModel | None = None, on_rule=None):
         def __init__(self):
             super().__init__()
             self.state = list(cm.init)
+            self.enabled = cm.enabled(self.state)
 
         @rule(data=st.data())
         def take_enabled_rule(self, data):
-            enabled = cm.enabled(self.state)
+            enabled = self.enabled
             if not enabled:
                 raise Deadlock("no rule instance is enabled")
             i = data.draw(st.sampled_from(enabled), label="rule index")
@@ -65,7 +66,9 @@ def machine_for(model, concrete: ConcreteModel | None = None, on_rule=None):
                 assert cm.invariants[name](self.state), f"{name} violated"
             for slot, ((lo, hi), v) in enumerate(zip(ranges, self.state)):
                 assert lo <= v <= hi, f"{slot_names[slot]} = {v} outside its declared range {lo}..{hi}"
-            if not cm.enabled(self.state):
+            # The next step draws from this list, so it is computed once per state.
+            self.enabled = cm.enabled(self.state)
+            if not self.enabled:
                 raise Deadlock("no rule instance is enabled")
 
     SchedulerMachine.model = model
