@@ -1,9 +1,9 @@
 """Bounded model checking in z3 with iterative deepening.
 
-The transition relation is encoded per step: an integer ``sel_k`` picks the
-rule instance taken at step k, the rule's guard must hold in state k, and every
-slot of state k+1 equals that rule's update of it (or keeps its value when the
-rule does not write it).  One incremental solver holds the unrolling; each
+The transition relation is encoded per step.  One Boolean per rule instance
+says which rule step k takes, and exactly one is true.  That rule's guard must
+be true in state k, and every slot of state k+1 equals the rule's update of it,
+or keeps its value when the rule does not write it.  One incremental solver holds the unrolling; each
 depth asks, under an assumption literal, whether a property fails at that
 depth.  The first depth at which it does gives a counterexample that is minimal
 in steps for this configuration.
@@ -122,7 +122,7 @@ def _check(solver, assumption, deadline):
 def check(model, props, max_depth: int, timeout_s: float, progress=None, chunk: int = 4) -> list[Result]:
     """Check ``props`` (Property objects) by iterative deepening up to ``max_depth`` steps.
 
-    Depths are added ``chunk`` at a time; one solver call asks whether a
+    Depths are added ``chunk`` at a time, and one solver call checks whether a
     property fails anywhere in the new depths.  When it does, the depths of the
     chunk are tried in order, so the counterexample returned is the shortest.
 
@@ -162,7 +162,7 @@ def check(model, props, max_depth: int, timeout_s: float, progress=None, chunk: 
         hi = min(max_depth, done_depth + chunk)
         while len(u.states) <= hi:
             u.extend()
-        # Invariants are asked together first: one unsat answer clears them all.
+        # Invariants are checked together first, so one unsat result clears them all.
         invariants = [p for p in pending if p.kind == "invariant"]
         groups = [[p] for p in pending if p.kind != "invariant"]
         if len(invariants) > 1:

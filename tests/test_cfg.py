@@ -43,4 +43,5 @@ def test_only_the_inner_loop_is_reported():
     assert sorted(g.edges()) == [(0, 1), (1, 2), (2, 3), (3, 1)]
     assert names(sc, "go1.13") == [
         "goroutine a: loop [compute -> compute -> compute] has no preemption point under go1.13"]
-    assert g.nodes[0]["prologue"] is True and g.nodes[1]["prologue"] is False
+    assert g.nodes[0]["prologue"] is True
+    assert g.nodes[1]["prologue"] is False

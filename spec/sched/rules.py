@@ -6,10 +6,11 @@ and the Go versions it holds for.  Guards make the findRunnable stages mutually
 exclusive in the runtime's order, so a P in schedule has exactly the choices the
 runtime's own nondeterminism (random steal order, timer order) allows.
 
-Left out, and why: netpoll (no network operations in these programs yet), the
-trace reader and GC mark workers (they do not change which user G runs next in
-the scenarios), locked Gs (LockOSThread), and the 3 us back-off before stealing
-runnext (shorter than one tick).
+Left out, and why.  Netpoll for network I/O: no program operation waits on the
+network yet.  The trace reader and GC mark workers: they do not change which
+user G runs next in these scenarios.  Locked Gs (LockOSThread): no operation
+locks a thread.  The 3 us back-off before stealing runnext: it is shorter than
+one tick.
 """
 
 from __future__ import annotations
