@@ -22,26 +22,30 @@ def _ix(value: int, dim: int, name: str) -> int:
     return value
 
 
-def expr_src(e: Expr) -> str:
-    """Return Python source for ``e`` reading the state list ``s``."""
+def expr_src(e: Expr, inline: bool = False) -> str:
+    """Return Python source for ``e`` reading the state list ``s``.
+
+    ``inline`` expands Named expressions in place: rule bodies change ``s`` as
+    they run, so the per-state cache of a Named function would go stale there.
+    """
     if isinstance(e, Const):
         return str(e.value)
     if isinstance(e, Read):
-        return f"s[{offset_src(e)}]"
+        return f"s[{offset_src(e, inline)}]"
     if isinstance(e, Local):
         return f"L_{e.name}"
     if isinstance(e, Named):
-        return f"N_{e.name}(s)"
+        return expr_src(e.expr, True) if inline else f"N_{e.name}(s)"
     if isinstance(e, Arith):
-        return f"({expr_src(e.a)} {e.op} {expr_src(e.b)})"
+        return f"({expr_src(e.a, inline)} {e.op} {expr_src(e.b, inline)})"
     if isinstance(e, Total):
-        return "(" + " + ".join(f"int({expr_src(a)})" for a in e.args) + ")"
+        return "(" + " + ".join(f"int({expr_src(a, inline)})" for a in e.args) + ")"
     if isinstance(e, Cmp):
-        return f"({expr_src(e.a)} {e.op} {expr_src(e.b)})"
+        return f"({expr_src(e.a, inline)} {e.op} {expr_src(e.b, inline)})"
     if isinstance(e, BoolOp):
-        return "(" + f" {e.op} ".join(f"bool({expr_src(a)})" for a in e.args) + ")"
+        return "(" + f" {e.op} ".join(f"bool({expr_src(a, inline)})" for a in e.args) + ")"
     if isinstance(e, Not):
-        return f"(not {expr_src(e.a)})"
+        return f"(not {expr_src(e.a, inline)})"
     if isinstance(e, Ite):
         # An Ite chain in the else branch is emitted flat.  The conditional expression
         # is right-associative, and one parenthesis per link would exceed the
@@ -49,13 +53,13 @@ def expr_src(e: Expr) -> str:
         # lookup table over the 257 possible lengths of a 256-slot ring.
         links = []
         while isinstance(e, Ite):
-            links.append(f"{expr_src(e.then)} if {expr_src(e.cond)} else")
+            links.append(f"{expr_src(e.then, inline)} if {expr_src(e.cond, inline)} else")
             e = e.other
-        return "(" + " ".join(links) + f" {expr_src(e)})"
+        return "(" + " ".join(links) + f" {expr_src(e, inline)})"
     raise TypeError(f"unknown expression {e!r}")
 
 
-def offset_src(r: Read) -> str:
+def offset_src(r: Read, inline: bool = False) -> str:
     off = r.const_offset()
     f = r.field
     if off is not None:
@@ -65,7 +69,7 @@ def offset_src(r: Read) -> str:
         if isinstance(ix, Const):
             parts.append(str(ix.value * stride))
         else:
-            parts.append(f"_ix({expr_src(ix)}, {dim}, {f.name!r}) * {stride}")
+            parts.append(f"_ix({expr_src(ix, inline)}, {dim}, {f.name!r}) * {stride}")
     return " + ".join(parts)
 
 
@@ -73,15 +77,15 @@ def body_src(stmts: list[Stmt], indent: str) -> list[str]:
     lines: list[str] = []
     for st in stmts:
         if isinstance(st, Assign):
-            val = expr_src(st.value)
-            lines.append(f"{indent}s[{offset_src(st.target)}] = int({val})")
+            val = expr_src(st.value, True)
+            lines.append(f"{indent}s[{offset_src(st.target, True)}] = int({val})")
         elif isinstance(st, Bind):
-            lines.append(f"{indent}L_{st.name} = int({expr_src(st.value)})")
+            lines.append(f"{indent}L_{st.name} = int({expr_src(st.value, True)})")
         elif isinstance(st, Call):
-            args = "".join(f", {expr_src(a)}" for a in st.args)
+            args = "".join(f", {expr_src(a, True)}" for a in st.args)
             lines.append(f"{indent}P_{st.proc.name}(s{args})")
         elif isinstance(st, When):
-            lines.append(f"{indent}if {expr_src(st.cond)}:")
+            lines.append(f"{indent}if {expr_src(st.cond, True)}:")
             lines.extend(body_src(list(st.then), indent + "    ") or [indent + "    pass"])
             if st.other:
                 lines.append(f"{indent}else:")
