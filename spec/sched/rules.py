@@ -354,6 +354,8 @@ class Builder:
             raise AssertionError(kind)
 
     def chan_rules(self, p, g, node, nd, guard, done):
+        # NOTE: runtime/chan.go wakes the parked peers of a channel in FIFO order
+        # (the sudog queue); here any parked peer may be chosen, one rule instance each.
         S = self.S
         c = self.chan_index[nd.arg]
         mine = 0 if nd.op.name == "recv" else 1
