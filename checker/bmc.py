@@ -1,7 +1,7 @@
 """Bounded model checking in z3 with iterative deepening.
 
 The transition relation is encoded per step.  One Boolean per rule instance
-says which rule step k takes, and exactly one is true.  That rule's guard must
+selects the rule step k takes, and exactly one is true.  That rule's guard must
 be true in state k, and every slot of state k+1 equals the rule's update of it,
 or keeps its value when the rule does not write it.  One incremental solver holds the unrolling; each
 depth asks, under an assumption literal, whether a property fails at that
@@ -14,7 +14,6 @@ Verdicts: ``violated`` (with trace), ``holds`` up to the depth reached, or
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 
@@ -22,7 +21,6 @@ import z3
 
 from checker.symbolic import bool_term, rule_terms
 
-log = logging.getLogger("gmpcheck.bmc")
 
 
 @dataclass

@@ -142,7 +142,7 @@ class Compiler:
                 stack += [x.cond, x.then, x.other]
 
     def _named(self, n: Named) -> None:
-        # Evaluated once per state: the cache holds the last state object seen.
+        # Evaluated once per state: the cache keeps the last state object seen.
         src = (f"def N_{n.name}(s, _last=[None, None]):\n"
                f"    if _last[0] is s:\n        return _last[1]\n"
                f"    v = {expr_src(n.expr)}\n    _last[0] = s\n    _last[1] = v\n    return v\n")

@@ -1,4 +1,4 @@
-"""Starves or bounded: the model's answer in the terms real Go is measured in.
+"""Starves or bounded: the model's result in the terms real Go is measured in.
 
 ``starves`` means the starvation property is violated: a lasso in which some G
 is ready in every state and never runs.  ``bounded`` means bounded-wait holds
@@ -17,7 +17,7 @@ from spec.sched.model import build_model
 
 
 def config_key(profile: str, asyncpreemptoff: bool) -> str:
-    """The key of a configuration in a scenario's ``[expect]`` table."""
+    """Return the key of a configuration in a scenario's ``[expect]`` table."""
     return profile + ("+asyncpreemptoff" if asyncpreemptoff else "")
 
 

@@ -162,7 +162,7 @@ def describe_rule(model, rule) -> str:
 
 
 def narrative(model, trace, loop=None, header: str = "") -> str:
-    """One line per step: the rule with its parameters and only the fields that changed."""
+    """Render a trace as one line per step: the rule with its parameters and only the fields that changed."""
     lines = [header] if header else []
     ticks = 0
     for i, (rule_index, st) in enumerate(trace):

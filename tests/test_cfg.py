@@ -21,7 +21,7 @@ def test_tight_loop_lacks_yield_point_without_async():
 
 
 def test_range_over_map_has_a_preemption_point():
-    """A common claim says `for range m {}` has no preemption point.  The source
+    """A common claim is that `for range m {}` has no preemption point.  The source
     disagrees: every iteration calls mapiternext (Go 1.19) or mapIterNext (Go
     1.24+), whose prologue is a cooperative preemption point."""
     for profile in ("go1.13", "go1.19", "go1.27"):

@@ -60,8 +60,10 @@ def test_json_output(capsys, tmp_path):
     code, out, _ = run(capsys, "check", "tight-loop-p1", "--profile", "go1.13", "--json", "--quiet",
                        "--out", str(tmp_path), "--property", "bounded-wait", "--max-depth", "16")
     doc = json.loads(out)
-    assert code == 1 and doc["exit_code"] == 1
-    assert doc["profile"] == "go1.13" and doc["gomaxprocs"] == 1
+    assert code == 1
+    assert doc["exit_code"] == 1
+    assert doc["profile"] == "go1.13"
+    assert doc["gomaxprocs"] == 1
     [p] = doc["properties"]
     assert (p["name"], p["verdict"], p["counterexample_length"], p["engine"]) == ("bounded-wait", "violated", 15, "bmc-z3")
     assert doc["missing_yield_points"] == ["goroutine spinner: loop [compute] has no preemption point under go1.13"]
@@ -99,7 +101,8 @@ def test_replay_detects_tampered_step(capsys, tmp_path):
     bad.write_text(json.dumps(doc))
     code, out, _ = run(capsys, "replay", str(bad))
     assert code == 1
-    assert "invalid path" in out and "step 3" in out
+    assert "invalid path" in out
+    assert "step 3" in out
 
 
 BAD_SCENARIOS = {
@@ -121,7 +124,8 @@ def test_bad_scenario_exit_2_one_line_nothing_written(capsys, tmp_path, case):
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1
-    assert str(path) in lines[0] and fieldname in lines[0]
+    assert str(path) in lines[0]
+    assert fieldname in lines[0]
     assert out == ""
     assert not out_dir.exists()
 
@@ -135,9 +139,11 @@ def test_missing_scenario_file(capsys, tmp_path):
 
 def test_bad_options(capsys, tmp_path):
     code, _, err = run(capsys, "check", "tight-loop-p1", "--property", "liveness", "--out", str(tmp_path / "o"))
-    assert code == 2 and "--property: unknown property 'liveness'" in err
+    assert code == 2
+    assert "--property: unknown property 'liveness'" in err
     code, _, err = run(capsys, "check", "tight-loop-p1", "--max-depth", "0", "--out", str(tmp_path / "o"))
-    assert code == 2 and "--max-depth" in err
+    assert code == 2
+    assert "--max-depth" in err
     assert not (tmp_path / "o").exists()
 
 
@@ -145,10 +151,12 @@ def test_bad_trace_file(capsys, tmp_path):
     bad = tmp_path / "t.itf.json"
     bad.write_text("{not json")
     code, _, err = run(capsys, "replay", str(bad))
-    assert code == 2 and "invalid JSON" in err
+    assert code == 2
+    assert "invalid JSON" in err
     bad.write_text(json.dumps({"states": [{}]}))
     code, _, err = run(capsys, "replay", str(bad))
-    assert code == 2 and "#meta" in err
+    assert code == 2
+    assert "#meta" in err
 
 
 def test_list_names_every_builtin(capsys):
@@ -165,5 +173,6 @@ def test_console_script_default_scenario(tmp_path):
                           capture_output=True, text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 1, proc.stderr
     assert "scenario s01-call-free-loop" in proc.stdout
-    assert "starvation" in proc.stdout and "violated" in proc.stdout
+    assert "starvation" in proc.stdout
+    assert "violated" in proc.stdout
     assert (tmp_path / "gmpcheck-out" / "s01-call-free-loop.go1.13.starvation.itf.json").is_file()

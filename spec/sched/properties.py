@@ -1,7 +1,7 @@
 """Scheduler properties, named as a runtime engineer would name them.
 
 Invariants hold in every reachable state.  ``bounded-wait`` is an invariant over
-the per-G wait counters the tick rule keeps.  ``starvation`` asks for a lasso:
+the per-G wait counters the tick rule keeps.  ``starvation`` is violated by a lasso:
 a reachable loop, in which time passes, along which some G is ready to run in
 every state and never runs.
 """

@@ -86,8 +86,8 @@ class Builder:
     def run_due_timers(self, heap_p, run_p):
         """Fire every due timer in P heap_p's heap, on P run_p.
 
-        NOTE: timers due at the same tick fire in G order; the runtime's 4-ary
-        heap orders them by when, and among equal whens by heap position.
+        NOTE: timers due at the same tick fire in G order.  The runtime's 4-ary
+        heap orders them by when, and equal whens by heap position.
         """
         S = self.S
         return [when(self.due(g, heap_p), [set_(S.tarmed[g], 0), ready(S, run_p, g + 1, self.wakep())])
@@ -116,8 +116,8 @@ class Builder:
     def execute(self, p, g, inherit):
         """runtime/proc.go: execute (with schedule's resetspinning): run g on P p.
 
-        schedtick advances only when inheritTime is false; sysmon then sees a new
-        slice start.  A spinning M that found work stops spinning and calls wakep.
+        schedtick advances only when inheritTime is false, and then sysmon
+        records a new slice start.  A spinning M that found work stops spinning and calls wakep.
         """
         S = self.S
         out = [
@@ -355,7 +355,7 @@ class Builder:
 
     def chan_rules(self, p, g, node, nd, guard, done):
         # NOTE: runtime/chan.go wakes the parked peers of a channel in FIFO order
-        # (the sudog queue); here any parked peer may be chosen, one rule instance each.
+        # (the sudog queue).  Here any parked peer may be chosen, one rule instance each.
         S = self.S
         c = self.chan_index[nd.arg]
         mine = 0 if nd.op.name == "recv" else 1
@@ -486,7 +486,11 @@ class Builder:
         self.add("tick", {}, stepped_all, body,
                  "The clock advances one tick after every running P executed one operation and the "
                  "runtime has nothing left to do at once.  sysmon runs once per tick (runtime/proc.go: "
-                 "sysmon sleeps 20 us to 10 ms; the model folds that into the tick): retake.",
+                 "sysmon sleeps 20 us to 10 ms; the model folds that into the tick).  Its retake "
+                 "(runtime/proc.go: retake, preemptone, handoffp; Go 1.19 and 1.27) asks the G of a P "
+                 "whose schedtick has not changed for forcePreemptNS to preempt, and hands off a P "
+                 "seen in the same system call twice unless its run queue is empty, an M spins or a "
+                 "P is idle, and the call began less than 10 ms ago.",
                  urgent=False, tags=("tick",))
 
     def retake(self):
@@ -521,9 +525,3 @@ class Builder:
             ]))
         return out
 
-
-def retake_doc() -> str:
-    return ("runtime/proc.go: retake (Go 1.19 and 1.27): a P whose schedtick has not changed for "
-            "forcePreemptNS gets preemptone; a P in a system call seen twice by sysmon is handed off "
-            "(handoffp) unless its run queue is empty, some M spins or a P is idle, and the call "
-            "began less than 10 ms ago.")
