@@ -22,30 +22,43 @@ def _ix(value: int, dim: int, name: str) -> int:
     return value
 
 
-def expr_src(e: Expr, inline: bool = False) -> str:
+def expr_src(e: Expr, inline: bool = False, hook=None) -> str:
     """Return Python source for ``e`` reading the state list ``s``.
 
     ``inline`` expands Named expressions in place: rule bodies change ``s`` as
     they run, so the per-state cache of a Named function would go stale there.
+    ``hook``, if given, may return source to use for a subexpression of ``e``
+    (never for ``e`` itself) or None to emit it as usual.
     """
+    def sub(x: Expr) -> str:
+        if hook is not None:
+            r = hook(x)
+            if r is not None:
+                return r
+        return expr_src(x, inline, hook)
+
     if isinstance(e, Const):
         return str(e.value)
     if isinstance(e, Read):
-        return f"s[{offset_src(e, inline)}]"
+        return f"s[{offset_src(e, inline, sub)}]"
     if isinstance(e, Local):
         return f"L_{e.name}"
     if isinstance(e, Named):
         return expr_src(e.expr, True) if inline else f"N_{e.name}(s)"
     if isinstance(e, Arith):
-        return f"({expr_src(e.a, inline)} {e.op} {expr_src(e.b, inline)})"
+        return f"({sub(e.a)} {e.op} {sub(e.b)})"
     if isinstance(e, Total):
-        return "(" + " + ".join(f"int({expr_src(a, inline)})" for a in e.args) + ")"
+        # Booleans add as 0 and 1, so the operands need no conversion.
+        return "(" + " + ".join(sub(a) for a in e.args) + ")"
     if isinstance(e, Cmp):
-        return f"({expr_src(e.a, inline)} {e.op} {expr_src(e.b, inline)})"
+        return f"({sub(e.a)} {e.op} {sub(e.b)})"
     if isinstance(e, BoolOp):
-        return "(" + f" {e.op} ".join(f"bool({expr_src(a, inline)})" for a in e.args) + ")"
+        # Python's and/or return an operand, so operands that are not already
+        # booleans are converted: a BoolOp may be added up by a Total.
+        return "(" + f" {e.op} ".join(sub(a) if isinstance(a, _BOOLEAN) else f"bool({sub(a)})"
+                                      for a in e.args) + ")"
     if isinstance(e, Not):
-        return f"(not {expr_src(e.a, inline)})"
+        return f"(not {sub(e.a)})"
     if isinstance(e, Ite):
         # An Ite chain in the else branch is emitted flat.  The conditional expression
         # is right-associative, and one parenthesis per link would exceed the
@@ -53,13 +66,90 @@ def expr_src(e: Expr, inline: bool = False) -> str:
         # lookup table over the 257 possible lengths of a 256-slot ring.
         links = []
         while isinstance(e, Ite):
-            links.append(f"{expr_src(e.then, inline)} if {expr_src(e.cond, inline)} else")
+            links.append(f"{sub(e.then)} if {sub(e.cond)} else")
             e = e.other
-        return "(" + " ".join(links) + f" {expr_src(e, inline)})"
+        return "(" + " ".join(links) + f" {sub(e)})"
     raise TypeError(f"unknown expression {e!r}")
 
 
-def offset_src(r: Read, inline: bool = False) -> str:
+_BOOLEAN = (Cmp, BoolOp, Not)
+
+
+def _children(e: Expr) -> tuple:
+    if isinstance(e, Read):
+        return tuple(e.index)
+    if isinstance(e, (Arith, Cmp)):
+        return (e.a, e.b)
+    if isinstance(e, (BoolOp, Total)):
+        return tuple(e.args)
+    if isinstance(e, Not):
+        return (e.a,)
+    if isinstance(e, Ite):
+        return (e.cond, e.then, e.other)
+    return ()
+
+
+def shared_src(e: Expr) -> tuple[list[str], str]:
+    """Return ``(lines, source)`` for ``e`` with its repeated subexpressions hoisted.
+
+    A subexpression that occurs more than once (by its source text) becomes a
+    local assigned once in ``lines``; ``source`` refers to it by name.  Only
+    subexpressions whose reads all have constant indices are hoisted: they are
+    evaluated before ``e`` and unconditionally, which is safe for them alone
+    (a computed index may be out of range on a branch that ``e`` never takes).
+    Invariants over a 256-slot ring repeat the ring's length in every slot's
+    test, so this removes most of their work.
+    """
+    canon: dict[int, str] = {}
+    safe: dict[int, bool] = {}
+    counts: dict[str, int] = {}
+    order: list[Expr] = []
+    # Iterative post-order walk: an Ite chain over a 256-slot ring is hundreds of
+    # links deep, close to Python's default recursion limit of 1000.
+    stack = [(e, False)]
+    while stack:
+        x, expanded = stack.pop()
+        if id(x) in canon:
+            continue
+        if not expanded:
+            stack.append((x, True))
+            stack.extend((c, False) for c in _children(x) if id(c) not in canon)
+            continue
+        kids = _children(x)
+        ok = not isinstance(x, Local) and all(safe[id(c)] for c in kids)
+        if isinstance(x, Read):
+            ok = ok and x.const_offset() is not None
+        safe[id(x)] = ok
+        canon[id(x)] = expr_src(x, hook=lambda c: canon.get(id(c)))
+        order.append(x)
+    # Occurrences are counted per reference, so a node object shared by two
+    # parents counts twice.
+    for x in order:
+        for c in _children(x):
+            if _worth_a_local(c) and safe[id(c)]:
+                counts[canon[id(c)]] = counts.get(canon[id(c)], 0) + 1
+    names: dict[str, str] = {}
+    lines: list[str] = []
+
+    def hook(x: Expr):
+        key = canon[id(x)]
+        if counts.get(key, 0) < 2:
+            return None
+        if key not in names:
+            src = expr_src(x, hook=hook)
+            names[key] = f"c{len(names)}"
+            lines.append(f"{names[key]} = {src}")
+        return names[key]
+
+    return lines, expr_src(e, hook=hook)
+
+
+def _worth_a_local(x: Expr) -> bool:
+    """Tell whether ``x`` is worth a local: an operation, not a constant or a plain read."""
+    return isinstance(x, (Arith, Total, Cmp, BoolOp, Not, Ite))
+
+
+def offset_src(r: Read, inline: bool = False, sub=None) -> str:
     off = r.const_offset()
     f = r.field
     if off is not None:
@@ -69,7 +159,8 @@ def offset_src(r: Read, inline: bool = False) -> str:
         if isinstance(ix, Const):
             parts.append(str(ix.value * stride))
         else:
-            parts.append(f"_ix({expr_src(ix, inline)}, {dim}, {f.name!r}) * {stride}")
+            ix_src = sub(ix) if sub is not None else expr_src(ix, inline)
+            parts.append(f"_ix({ix_src}, {dim}, {f.name!r}) * {stride}")
     return " + ".join(parts)
 
 
@@ -153,10 +244,16 @@ class Compiler:
         lines = [f"def P_{p.name}(s{params}):"] + (body_src(p.body, "    ") or ["    pass"])
         exec(compile("\n".join(lines) + "\n", f"<proc {p.name}>", "exec"), self.env)
 
-    def expr(self, e: Expr):
-        """Return a function ``f(s)`` evaluating ``e`` on a state list."""
+    def expr(self, e: Expr, hoist: bool = False):
+        """Return a function ``f(s)`` evaluating ``e`` on a state list.
+
+        ``hoist`` evaluates repeated subexpressions once, up front (see
+        ``shared_src``).  That suits large invariants; a guard usually fails at
+        its first conjunct, so it is compiled without.
+        """
         self._deps(e)
-        src = f"def f(s):\n    return {expr_src(e)}\n"
+        lines, body = shared_src(e) if hoist else ([], expr_src(e))
+        src = "def f(s):\n" + "".join(f"    {ln}\n" for ln in lines) + f"    return {body}\n"
         exec(compile(src, "<spec-expr>", "exec"), self.env)
         return self.env.pop("f")
 
@@ -209,7 +306,7 @@ class ConcreteModel:
         compiler = Compiler()
         self.compiled = [compiler.rule(r) for r in self.rules]
         self.init: list[int] = list(model.init)
-        self.invariants = {p.name: compiler.expr(p.expr) for p in model.properties if p.kind == "invariant"}
+        self.invariants = {p.name: compiler.expr(p.expr, hoist=True) for p in model.properties if p.kind == "invariant"}
         self.by_label = {r.label(): i for i, r in enumerate(self.rules)}
         self._index_guards()
 
