@@ -256,3 +256,56 @@ def _lasso_witness(m, u: Unrolling, k: int):
                 if all(f(vals[i]) for i in range(j, k + 1)):
                     return j, g
     return None, None
+
+
+@dataclass
+class WorstWait:
+    """The longest wait, in ticks, of any ready G over every path of up to ``depth`` steps."""
+
+    ticks: int | None  # None when not even a lower bound was found
+    verdict: str       # exact | unknown (then ticks is a lower bound)
+    depth: int
+    seconds: float
+    victim: int | None = None
+    reason: str = ""
+
+    def summary(self) -> str:
+        if self.verdict == "exact":
+            return f"{self.ticks} ticks (to depth {self.depth})"
+        low = f"at least {self.ticks} ticks" if self.ticks is not None else "not known"
+        return f"{low} ({self.reason})"
+
+
+def worst_wait(model, max_depth: int, timeout_s: float) -> WorstWait:
+    """Find the smallest D for which bounded-wait D holds up to ``max_depth`` steps.
+
+    ``model`` must be built with a bound of at least ``max_depth`` ticks, so no
+    wait counter saturates within the depth.  One unrolling to ``max_depth``
+    is asked repeatedly whether some G waits longer than the longest wait found
+    so far; each answer raises the bar to the wait in the new witness, and
+    the first unsat answer makes it exact.
+    """
+    S = model.state
+    if S.bound < max_depth:
+        raise ValueError(f"worst_wait needs a model with bound >= {max_depth}, got {S.bound}")
+    start = time.monotonic()
+    deadline = start + timeout_s
+    u = Unrolling(model)
+    while len(u.states) <= max_depth:
+        u.extend()
+    waits = [st[S.wait.base + g] for st in u.states for g in range(S.nG)]
+    best, victim = 0, None
+    while True:
+        lit = z3.Bool(f"longer_than_{best}")
+        u.solver.add(z3.Implies(lit, z3.Or(*[w > best for w in waits])))
+        r, reason = _check(u.solver, lit, deadline)
+        if r == z3.unsat:
+            return WorstWait(best, "exact", max_depth, time.monotonic() - start, victim)
+        if r == z3.unknown:
+            return WorstWait(best, "unknown", max_depth, time.monotonic() - start, victim, reason)
+        m = u.solver.model()
+        for st in u.states:
+            for g in range(S.nG):
+                w = m.eval(st[S.wait.base + g], model_completion=True).as_long()
+                if w > best:
+                    best, victim = w, g

@@ -1,4 +1,4 @@
-"""The gmpcheck command line: check, list, replay.
+"""The gmpcheck command line: check, compare, list, patches, replay.
 
 Results go to stdout (text, or one JSON document with --json); progress during
 deepening goes to stderr.  Exit codes: 0 holds, 1 violated, 2 invalid input,
@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from spec.patch import PatchError, builtin_patches, load_patch
 from spec.scenario import (DEFAULT_SCENARIO, PROFILES, ScenarioError, builtin_names, load_builtin,
                            resolve)
 
@@ -44,6 +45,26 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     c.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
+    c.add_argument("--patch", action="append", dest="patches", metavar="NAME|FILE", default=[],
+                   help="apply a built-in patch or a patch file (repeatable; see gmpcheck patches)")
+
+    k = sub.add_parser("compare", help="check a scenario with and without a patch and compare the verdicts")
+    k.add_argument("scenario", nargs="?", help=f"built-in name or TOML file (default: {DEFAULT_SCENARIO})")
+    k.add_argument("--patch", required=True, metavar="NAME|FILE", help="built-in patch name or patch file")
+    k.add_argument("--property", action="append", dest="properties", metavar="NAME",
+                   help="property to compare (repeatable; default: all)")
+    k.add_argument("--profile", choices=PROFILES, help="runtime profile (default: the scenario's)")
+    k.add_argument("--asyncpreemptoff", action="store_true", help="GODEBUG=asyncpreemptoff=1")
+    k.add_argument("--max-depth", type=int, metavar="N", help="BMC depth in steps (default: the scenario's)")
+    k.add_argument("--bound", type=int, metavar="D", help="D of bounded-wait, in ticks (default: the scenario's)")
+    k.add_argument("--timeout", type=float, default=600.0, metavar="S",
+                   help="time limit in seconds for each of the four runs (default 600)")
+    k.add_argument("--out", metavar="DIR", default=DEFAULT_OUT,
+                   help=f"directory for counterexamples (default: {DEFAULT_OUT})")
+    k.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    k.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+    sub.add_parser("patches", help="list the built-in patches")
     sub.add_parser("list", help="list the built-in scenarios")
 
     r = sub.add_parser("replay", help="re-execute a stored ITF trace on the current model")
@@ -59,8 +80,12 @@ def main(argv=None) -> int:
             return cmd_list()
         if args.command == "replay":
             return cmd_replay(args)
+        if args.command == "patches":
+            return cmd_patches()
+        if args.command == "compare":
+            return cmd_compare(args)
         return cmd_check(args)
-    except (ScenarioError, UsageError) as e:
+    except (ScenarioError, UsageError, PatchError) as e:
         print(f"gmpcheck: error: {e}", file=sys.stderr)
         return EXIT_ERROR
     except Exception as e:  # noqa: BLE001 - trace errors are reported the same way
@@ -84,37 +109,21 @@ def cmd_list() -> int:
 def cmd_check(args) -> int:
     from checker import bmc
     from checker.cfg import missing_yield_points
-    from checker.trace import narrative, to_itf, write_atomic
     from spec.sched.model import build_model
 
-    sc = resolve(args.scenario)
-    if args.max_depth is not None:
-        if args.max_depth < 1:
-            raise UsageError(f"--max-depth: must be at least 1, got {args.max_depth}")
-        sc.sizes.max_depth = args.max_depth
-    if args.bound is not None:
-        if args.bound < 1:
-            raise UsageError(f"--bound: must be at least 1 tick, got {args.bound}")
-        sc.sizes.bound = args.bound
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout: must be positive, got {args.timeout}")
-    out_dir = Path(args.out)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"--out: {out_dir} exists and is not a directory; give a directory path")
-
+    sc = scenario_from_args(args)
+    out_dir = out_dir_from_args(args)
+    patches = [load_patch(ref) for ref in args.patches]
     apo = args.asyncpreemptoff or sc.asyncpreemptoff
-    model = build_model(sc, args.profile, apo)
-    names = args.properties or [p.name for p in model.properties]
-    known = [p.name for p in model.properties]
-    for n in names:
-        if n not in known:
-            raise UsageError(f"--property: unknown property {n!r}; known properties are {', '.join(known)}")
-    props = [model.property(n) for n in names]
+    model = build_model(sc, args.profile, apo, patches)
+    props = properties_from_args(args, model)
 
     static = missing_yield_points(sc, model.profile)
     header = (f"scenario {sc.name} ({sc.path})\nprofile {model.profile.label()}, GOMAXPROCS={sc.gomaxprocs}, "
               f"{len(model.g_names)} goroutines ({', '.join(model.g_names)}), "
               f"{len(model.rules)} rule instances, {model.layout.size} state slots")
+    for patch in patches:
+        header += f"\npatch {patch.name}: {patch.description}"
     if not args.json:
         print(header)
         for m in static:
@@ -122,40 +131,15 @@ def cmd_check(args) -> int:
         if not static:
             print(f"missing yield points: none under {model.profile.label()}")
 
-    def progress(depth, max_depth, pending, seconds):
-        if not args.quiet:
-            print(f"bmc: depth {depth}/{max_depth} checked, {seconds:.1f} s"
-                  + (f", open: {', '.join(pending)}" if pending else ""), file=sys.stderr, flush=True)
-
     t0 = time.monotonic()
-    results = bmc.check(model, props, sc.sizes.max_depth, args.timeout, progress)
-    sizes = {"max_depth": sc.sizes.max_depth, "bound": sc.sizes.bound}
-    text = sc.text
-    report = []
-    for res in results:
-        entry = {"name": res.property, "verdict": res.verdict, "bound": res.depth, "engine": res.engine,
-                 "seconds": round(res.seconds, 3), "counterexample_length": None, "trace": None,
-                 "narrative": None, "loop": res.loop,
-                 "victim": None if res.victim is None else model.g_names[res.victim]}
-        if res.verdict == "unknown":
-            entry["reason"] = res.reason
-        if res.verdict == "violated":
-            stem = f"{sc.name}.{model.profile.name}{'-asyncpreemptoff' if model.profile.asyncpreemptoff else ''}.{res.property}"
-            itf_path, txt_path = out_dir / f"{stem}.itf.json", out_dir / f"{stem}.txt"
-            itf = to_itf(model, res, text, sizes)
-            prop = model.property(res.property)
-            head = f"# {sc.name}, profile {model.profile.label()}: {res.property} {res.summary()}\n# {prop.doc}"
-            if res.victim is not None:
-                head += f"\n# victim: {model.g_names[res.victim]}"
-            write_atomic(itf_path, json.dumps(itf, indent=1) + "\n")
-            write_atomic(txt_path, narrative(model, res.trace, res.loop, head))
-            entry.update(counterexample_length=res.depth, trace=str(itf_path), narrative=str(txt_path))
-        report.append(entry)
+    results = bmc.check(model, props, sc.sizes.max_depth, args.timeout, progress_printer(args))
+    report = [result_entry(model, res, out_dir) for res in results]
 
     code = exit_code(results)
     if args.json:
         doc = {"scenario": sc.name, "path": sc.path, "profile": model.profile.name,
                "options": {"asyncpreemptoff": model.profile.asyncpreemptoff}, "gomaxprocs": sc.gomaxprocs,
+               "patches": [p.name for p in patches],
                "max_depth": sc.sizes.max_depth, "bound": sc.sizes.bound,
                "missing_yield_points": [m.message() for m in static],
                "properties": report, "seconds": round(time.monotonic() - t0, 3), "exit_code": code}
@@ -172,6 +156,168 @@ def cmd_check(args) -> int:
             if entry["trace"]:
                 print(f"{'':{width}}  trace: {entry['trace']}  narrative: {entry['narrative']}")
         print(f"verdict: {verdict_word(code)}")
+    return code
+
+
+def scenario_from_args(args):
+    """Load the scenario and apply --max-depth, --bound and --timeout, checking each."""
+    sc = resolve(args.scenario)
+    if args.max_depth is not None:
+        if args.max_depth < 1:
+            raise UsageError(f"--max-depth: must be at least 1, got {args.max_depth}")
+        sc.sizes.max_depth = args.max_depth
+    if args.bound is not None:
+        if args.bound < 1:
+            raise UsageError(f"--bound: must be at least 1 tick, got {args.bound}")
+        sc.sizes.bound = args.bound
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout: must be positive, got {args.timeout}")
+    return sc
+
+
+def out_dir_from_args(args) -> Path:
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out: {out_dir} exists and is not a directory; give a directory path")
+    return out_dir
+
+
+def properties_from_args(args, model):
+    names = args.properties or [p.name for p in model.properties]
+    known = [p.name for p in model.properties]
+    for n in names:
+        if n not in known:
+            raise UsageError(f"--property: unknown property {n!r}; known properties are {', '.join(known)}")
+    return [model.property(n) for n in names]
+
+
+def progress_printer(args, prefix="bmc"):
+    def progress(depth, max_depth, pending, seconds):
+        if not args.quiet:
+            print(f"{prefix}: depth {depth}/{max_depth} checked, {seconds:.1f} s"
+                  + (f", open: {', '.join(pending)}" if pending else ""), file=sys.stderr, flush=True)
+    return progress
+
+
+def trace_stem(model, prop: str) -> str:
+    """File name stem of a counterexample: scenario, profile, options, patches, property."""
+    stem = f"{model.scenario.name}.{model.profile.name}"
+    if model.profile.asyncpreemptoff:
+        stem += "-asyncpreemptoff"
+    for patch in model.patches:
+        stem += f".patch-{patch.name}"
+    return f"{stem}.{prop}"
+
+
+def result_entry(model, res, out_dir: Path) -> dict:
+    """Report one property's result; a counterexample is written to ``out_dir`` as ITF and text."""
+    from checker.trace import narrative, to_itf, write_atomic
+    sc = model.scenario
+    entry = {"name": res.property, "verdict": res.verdict, "bound": res.depth, "engine": res.engine,
+             "seconds": round(res.seconds, 3), "counterexample_length": None, "trace": None,
+             "narrative": None, "loop": res.loop,
+             "victim": None if res.victim is None else model.g_names[res.victim]}
+    if res.verdict == "unknown":
+        entry["reason"] = res.reason
+    if res.verdict == "violated":
+        stem = trace_stem(model, res.property)
+        itf_path, txt_path = out_dir / f"{stem}.itf.json", out_dir / f"{stem}.txt"
+        sizes = {"max_depth": sc.sizes.max_depth, "bound": sc.sizes.bound}
+        itf = to_itf(model, res, sc.text, sizes)
+        prop = model.property(res.property)
+        head = f"# {sc.name}, profile {model.profile.label()}: {res.property} {res.summary()}\n# {prop.doc}"
+        for patch in model.patches:
+            head += f"\n# patch {patch.name}: {patch.description}"
+        if res.victim is not None:
+            head += f"\n# victim: {model.g_names[res.victim]}"
+        write_atomic(itf_path, json.dumps(itf, indent=1) + "\n")
+        write_atomic(txt_path, narrative(model, res.trace, res.loop, head))
+        entry.update(counterexample_length=res.depth, trace=str(itf_path), narrative=str(txt_path))
+    return entry
+
+
+def cmd_patches() -> int:
+    for name, patch in sorted(builtin_patches().items()):
+        print(f"{name:22} {patch.description}")
+    return EXIT_HOLDS
+
+
+def cmd_compare(args) -> int:
+    """Check the scenario with and without the patch; exit 1 when the patch breaks a property that held."""
+    import copy
+
+    from checker import bmc
+    from spec.sched.model import build_model
+
+    sc = scenario_from_args(args)
+    out_dir = out_dir_from_args(args)
+    patch = load_patch(args.patch)
+    apo = args.asyncpreemptoff or sc.asyncpreemptoff
+    before_model = build_model(sc, args.profile, apo)
+    after_model = build_model(sc, args.profile, apo, [patch])
+    props = properties_from_args(args, before_model)
+    depth = sc.sizes.max_depth
+    label = before_model.profile.label()
+    if not args.json:
+        print(f"scenario {sc.name} ({sc.path}), profile {label}, GOMAXPROCS={sc.gomaxprocs}, depth {depth}")
+        print(f"patch {patch.name}: {patch.description}")
+
+    t0 = time.monotonic()
+    before = bmc.check(before_model, props, depth, args.timeout, progress_printer(args, "before"))
+    after = bmc.check(after_model, [after_model.property(p.name) for p in props], depth, args.timeout,
+                      progress_printer(args, "after"))
+    waits = {}
+    if any(p.name == "bounded-wait" for p in props):
+        # The worst-case wait needs wait counters that cannot saturate within the depth.
+        wide = copy.deepcopy(sc)
+        wide.sizes.bound = max(depth, wide.sizes.bound)
+        for key, patches in (("before", []), ("after", [patch])):
+            if not args.quiet:
+                print(f"{key}: searching for the worst-case wait", file=sys.stderr, flush=True)
+            waits[key] = bmc.worst_wait(build_model(wide, args.profile, apo, patches), depth, args.timeout)
+
+    rows = []
+    broken = False
+    undecided = False
+    for b, a in zip(before, after):
+        entry = result_entry(after_model, a, out_dir) if a.verdict == "violated" else None
+        breaks = b.verdict == "holds" and a.verdict == "violated"
+        broken |= breaks
+        undecided |= "unknown" in (a.verdict, b.verdict)
+        rows.append({"property": b.property, "before": b.verdict, "after": a.verdict,
+                     "before_summary": b.summary(), "after_summary": a.summary(),
+                     "breaks": breaks, "counterexample_length": a.depth if a.verdict == "violated" else None,
+                     "victim": entry["victim"] if entry else None,
+                     "trace": entry["trace"] if entry else None,
+                     "narrative": entry["narrative"] if entry else None})
+    code = EXIT_VIOLATED if broken else EXIT_UNKNOWN if undecided else EXIT_HOLDS
+
+    if args.json:
+        doc = {"scenario": sc.name, "path": sc.path, "profile": before_model.profile.name,
+               "options": {"asyncpreemptoff": before_model.profile.asyncpreemptoff},
+               "patch": {"name": patch.name, "description": patch.description, "source": patch.source},
+               "max_depth": depth, "bound": sc.sizes.bound, "properties": rows,
+               "worst_case_wait": {k: {"ticks": w.ticks, "verdict": w.verdict, "depth": w.depth,
+                                       "victim": None if w.victim is None else before_model.g_names[w.victim]}
+                                   for k, w in waits.items()},
+               "seconds": round(time.monotonic() - t0, 3), "exit_code": code}
+        print(json.dumps(doc, indent=2))
+        return code
+    width = max([len("property")] + [len(r["property"]) for r in rows])
+    cols = [("before", 20), ("after", 20)]
+    print(f"{'property':{width}}  " + "  ".join(f"{c:{n}}" for c, n in cols) + "  counterexample (after)")
+    for r in rows:
+        short = {"holds": f"holds to {depth}", "violated": "violated", "unknown": "unknown"}
+        cex = f"{r['trace']} ({r['counterexample_length']} steps)" if r["trace"] else "-"
+        print(f"{r['property']:{width}}  {short[r['before']]:20}  {short[r['after']]:20}  {cex}")
+    if waits:
+        print(f"{'worst-case wait':{width}}  {waits['before'].summary():20}  {waits['after'].summary()}")
+    for r in rows:
+        if r["breaks"]:
+            print(f"the patch breaks {r['property']}" + (f" (victim: {r['victim']})" if r["victim"] else ""))
+    print("verdict: " + ("the patch breaks a property that held" if broken else
+                         "undecided: a run ended with unknown" if undecided else
+                         "the patch breaks no property that held, to the depth checked"))
     return code
 
 

@@ -86,6 +86,8 @@ def to_itf(model, result, scenario_text: str, sizes: dict) -> dict:
             "verdict": result.verdict,
             "length": result.depth,
             "g_names": model.g_names,
+            # Built-in patches by name, patch files by path: replay applies them again.
+            "patches": [p.name if p.source == "built-in" else p.source for p in model.patches],
             "victim": None if result.victim is None else model.g_names[result.victim],
         },
         "vars": list(model.layout.fields),
@@ -227,7 +229,15 @@ def model_of_trace(doc: dict, path: str):
             setattr(sc.sizes, k, v)
     if meta["profile"] not in ("go1.13", "go1.19", "go1.27"):
         raise TraceError(f"{path}: #meta.profile: unknown profile {meta['profile']!r}")
-    return build_model(sc, meta["profile"], bool(meta.get("asyncpreemptoff", False)))
+    from spec.patch import PatchError, load_patch
+    refs = meta.get("patches") or []
+    if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
+        raise TraceError(f"{path}: #meta.patches: expected a list of patch names or paths")
+    try:
+        patches = [load_patch(r) for r in refs]
+        return build_model(sc, meta["profile"], bool(meta.get("asyncpreemptoff", False)), patches)
+    except PatchError as e:
+        raise TraceError(f"{path}: #meta.patches: {e}") from None
 
 
 def replay(path) -> ReplayReport:

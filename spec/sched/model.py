@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from spec.lang import TRUE, And, Layout, Named, Neg, Or, Property, Rule, set_
+from spec.patch import Patch, PatchError, PatchTarget
 from spec.profiles import Profile, get_profile
 from spec.scenario import Node, Scenario
 from spec.sched.ops import OPS
@@ -40,6 +41,7 @@ class Model:
     bodies: list[list[Node]]
     ready: list = field(default_factory=list)  # per G: expression "ready to run"
     init_rule: Rule | None = None
+    patches: list = field(default_factory=list)  # spec.patch.Patch objects applied
 
     @property
     def layout(self) -> Layout:
@@ -62,7 +64,10 @@ def _with_exit(body: list[Node]) -> list[Node]:
     return out
 
 
-def build_model(scenario: Scenario, profile: str | None = None, asyncpreemptoff: bool | None = None) -> Model:
+def build_model(scenario: Scenario, profile: str | None = None, asyncpreemptoff: bool | None = None,
+                patches=()) -> Model:
+    """Build the model of ``scenario`` under a runtime profile, with ``patches``
+    (spec.patch.Patch objects) applied in order."""
     prof = get_profile(profile or scenario.profile,
                        scenario.asyncpreemptoff if asyncpreemptoff is None else asyncpreemptoff)
     bodies, kinds, names = [], [], []
@@ -81,11 +86,21 @@ def build_model(scenario: Scenario, profile: str | None = None, asyncpreemptoff:
 
     b = Builder(S, prof, bodies, kinds, len(chans))
     b.chan_index = {c: i for i, c in enumerate(chans)}
-    b.schedule_rules()
-    b.op_rules()
-    b.syscall_rules()
-    b.stw_rules()
-    b.tick_rule()
+    targets = [apply_patch(b, patch) for patch in patches]
+    try:
+        b.schedule_rules()
+        b.op_rules()
+        b.syscall_rules()
+        b.stw_rules()
+        b.tick_rule()
+    except (TypeError, AttributeError, ValueError, KeyError, IndexError) as e:
+        if not patches:
+            raise
+        names = ", ".join(f"{p.name} ({p.source})" for p in patches)
+        raise PatchError(f"{patches[-1].source}: building the rules failed with patches {names}: "
+                         f"{type(e).__name__}: {e}; check the wrapped helpers' arguments") from e
+    for target in targets:
+        b.rules = target.edit_rules(b.rules)
     # Urgent rules (the runtime's own work: schedule, ready, handoff, syscall exit)
     # take no time and run before any goroutine executes its next operation and
     # before the clock moves.
@@ -99,7 +114,19 @@ def build_model(scenario: Scenario, profile: str | None = None, asyncpreemptoff:
     _, step = compile_rule(init_rule)
     init = step([0] * S.layout.size)
     return Model(scenario, prof, S, b.rules, init, properties(S), names, bodies,
-                 [b.ready_to_run(g) for g in range(nG)], init_rule)
+                 [b.ready_to_run(g) for g in range(nG)], init_rule, list(patches))
+
+
+def apply_patch(b: Builder, patch: Patch) -> PatchTarget:
+    """Run ``patch.apply`` on the builder ``b``; its rule edits are applied once the rules exist."""
+    target = PatchTarget(b, patch)
+    try:
+        patch.apply(target)
+    except PatchError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a patch is user code; its failure is reported as one line
+        raise PatchError(f"{patch.source}: patch {patch.name!r}: apply() failed: {type(e).__name__}: {e}") from e
+    return target
 
 
 def main_rule(S: SchedState, scenario: Scenario, kinds: list[str], b: Builder) -> Rule:

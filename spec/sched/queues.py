@@ -11,6 +11,9 @@ from __future__ import annotations
 from spec.lang import If, Local, Min, Proc, call, let, set_, when
 from spec.sched.state import G_RUNNABLE, SchedState
 
+# Functions of this module that a patch may wrap (spec.patch.PatchTarget.wrap).
+PATCHABLE = ("runqputslow",)
+
 
 def globrunqput(S: SchedState, g):
     """runtime/proc.go: globrunqput: put g at the tail of the global run queue."""
@@ -60,7 +63,7 @@ def runqput_tail(S: SchedState, p: int, g):
         proc = Proc(f"runqput_tail_p{p}", ("g",), [when(S.rlen(p) < S.cap, [
             set_(S.runq[p, S.slot(S.runqtail[p])], arg),
             set_(S.runqtail[p], S.advance(S.runqtail[p])),
-        ], runqputslow(S, p, arg))])
+        ], S.overrides.get("runqputslow", runqputslow)(S, p, arg))])
         S.procs[key] = proc
     return call(proc, g)
 

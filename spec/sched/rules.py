@@ -205,13 +205,15 @@ class Builder:
                  "1.27): take min(n/gomaxprocs+1, n, size/2) Gs from the global queue; run the first, "
                  "put the rest in the local ring.")
 
-    def nothing_to_steal(self, p):
+    def nothing_to_steal(self, p, runnext=True):
+        """stealWork found nothing: every other ring is empty, and so is every other
+        runnext (when ``runnext``, as stealWork's last round takes it) and every other timer heap."""
         S = self.S
         parts = []
         for v in range(S.nP):
             if v == p:
                 continue
-            parts.append(S.rlen(v).eq(0) & S.runnext[v].eq(0))
+            parts.append(S.rlen(v).eq(0) & S.runnext[v].eq(0) if runnext else S.rlen(v).eq(0))
             parts += [Neg(self.due(g, v)) for g in range(S.nG)]
         return And(*parts)
 
@@ -493,16 +495,24 @@ class Builder:
                  "P is idle, and the call began less than 10 ms ago.",
                  urgent=False, tags=("tick",))
 
+    def sysmon_preempt(self, p):
+        """runtime/proc.go: retake's check of a running P and preemptone: when the P's
+        schedtick has not changed for forcePreemptNS (here: the slice counter reached
+        timeslice_ticks), set the G's preempt flag (stackguard0 = stackPreempt) and,
+        with asynchronous preemption on, signal the M (preemptM)."""
+        S, prof = self.S, self.profile
+        long_running = S.pstatus[p].eq(P_RUNNING) & S.curg[p].ne(0) & (S.slice[p] >= S.timeslice)
+        sets = [set_(S.gpreempt[S.curg[p] - 1], 1)]
+        if prof.async_enabled:
+            sets.append(set_(S.ppreempt[p], 1))
+        return [when(long_running, sets)]
+
     def retake(self):
         """runtime/proc.go: retake and preemptone, as sysmon runs them each tick."""
         S, prof = self.S, self.profile
         out = []
         for p in range(S.nP):
-            long_running = S.pstatus[p].eq(P_RUNNING) & S.curg[p].ne(0) & (S.slice[p] >= S.timeslice)
-            sets = [set_(S.gpreempt[S.curg[p] - 1], 1)]
-            if prof.async_enabled:
-                sets.append(set_(S.ppreempt[p], 1))
-            out.append(when(long_running, sets))
+            out += self.sysmon_preempt(p)
             local_empty = S.runq_empty(p)
             spare = (self.nmspinning() + self.npidle()) > 0
             keep = local_empty & spare & (S.syswhen[p] < S.timeslice)

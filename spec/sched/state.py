@@ -38,6 +38,7 @@ class SchedState:
         self.nP, self.nG, self.cap = nP, nG, runq_size
         self.timeslice, self.period, self.bound = timeslice, fairness_period, bound
         self.procs: dict = {}  # shared statement sequences (spec.lang.Proc), built on first use
+        self.overrides: dict = {}  # queue functions replaced by a patch (spec.patch)
         L = self.layout = Layout()
         add = L.add
         # Per G.

@@ -1,0 +1,202 @@
+"""Patches: named changes to the scheduler model's rules.
+
+A patch is a Python file with three names at module level::
+
+    NAME = "no-fairness-61"
+    DESCRIPTION = "schedule never checks the global run queue first"
+
+    def apply(model):          # model is a PatchTarget
+        model.wrap("fairness_due", lambda original, p: FALSE)
+        model.remove("globrunqget(fairness)")
+
+``apply`` receives a ``PatchTarget`` and may
+
+- ``wrap(helper, fn)``: replace a shared piece of the rules (a condition or a
+  statement sequence that several rules use, such as ``execute`` or
+  ``runqputslow``) with ``fn(original, *args, **kwargs)``.  Wrapping happens
+  before the rules are built, so every rule that uses the helper sees the change.
+- ``remove(rule)``: drop every instance of a rule.
+- ``replace(rule, fn)``: ``fn(instance)`` returns the new Rule, a list of rules, or
+  None to drop that instance.
+- ``add(rule)``: add a Rule built from ``model.S`` (the state layout) and the
+  helpers on ``model.builder``.
+
+Loading a patch file runs its code, so a patch file is trusted input, like a
+test file.  A patch that names an unknown rule or helper, or whose rules are
+not well formed, raises PatchError naming the file and the rule.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from spec.lang import Assign, Bind, Call, Expr, Read, Rule, When
+
+
+class PatchError(Exception):
+    """An invalid patch: the message names the file, the rule or helper, and the fix."""
+
+
+@dataclass
+class Patch:
+    """A named change to the model, built in (spec/patches/) or loaded from a file."""
+
+    name: str
+    description: str
+    apply: Callable
+    source: str  # "built-in" or the file's path
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass
+class PatchTarget:
+    """What a patch's ``apply`` sees: the rule builder, the state and the rules to edit."""
+
+    builder: object
+    patch: Patch
+    edits: list = field(default_factory=list)
+
+    @property
+    def S(self):
+        return self.builder.S
+
+    @property
+    def profile(self):
+        return self.builder.profile
+
+    def wrap(self, helper: str, fn: Callable) -> None:
+        """Replace the shared helper ``helper`` with ``fn(original, *args, **kwargs)``."""
+        b = self.builder
+        original = getattr(b, helper, None) if not helper.startswith("_") else None
+        if callable(original) and inspect.ismethod(original):
+            setattr(b, helper, lambda *a, **k: fn(original, *a, **k))
+            return
+        from spec.sched import queues
+        if helper in queues.PATCHABLE:
+            prev = self.S.overrides.get(helper, getattr(queues, helper))
+            self.S.overrides[helper] = lambda *a, **k: fn(prev, *a, **k)
+            return
+        raise self.error(f"helper {helper!r}", f"unknown helper; known helpers: {', '.join(helper_names())}")
+
+    def remove(self, rule: str) -> None:
+        """Drop every instance of the rule named ``rule``."""
+        self.edits.append(("replace", rule, lambda r: None))
+
+    def replace(self, rule: str, fn: Callable) -> None:
+        """Replace each instance of ``rule`` with what ``fn(instance)`` returns."""
+        self.edits.append(("replace", rule, fn))
+
+    def add(self, rule: Rule) -> None:
+        """Add a new rule."""
+        self.edits.append(("add", rule.name if isinstance(rule, Rule) else repr(rule), rule))
+
+    def error(self, what: str, fix: str) -> PatchError:
+        return PatchError(f"{self.patch.source}: patch {self.patch.name!r}: {what}: {fix}")
+
+    def edit_rules(self, rules: list[Rule]) -> list[Rule]:
+        """Apply the recorded rule edits to ``rules`` and check the result."""
+        for kind, name, arg in self.edits:
+            if kind == "add":
+                check_rule(self, arg, self.S.layout)
+                rules = rules + [arg]
+                continue
+            if not any(r.name == name for r in rules):
+                known = sorted({r.name for r in rules})
+                raise self.error(f"rule {name!r}", f"no such rule in this model; rules: {', '.join(known)}")
+            out = []
+            for r in rules:
+                if r.name != name:
+                    out.append(r)
+                    continue
+                new = arg(r)
+                for n in ([] if new is None else new if isinstance(new, list) else [new]):
+                    check_rule(self, n, self.S.layout)
+                    out.append(n)
+            rules = out
+        return rules
+
+
+def helper_names() -> list[str]:
+    """The helpers a patch may wrap: the rule builder's methods and the queue functions."""
+    from spec.sched import queues
+    from spec.sched.rules import Builder
+    methods = [n for n, v in vars(Builder).items() if callable(v) and not n.startswith("_")
+               and n not in ("add",) and not n.endswith("_rules") and not n.endswith("_rule")]
+    return sorted(set(methods) | set(queues.PATCHABLE))
+
+
+def check_rule(target: PatchTarget, rule, layout) -> None:
+    """Raise PatchError unless ``rule`` is a Rule whose reads and writes use this model's fields."""
+    if not isinstance(rule, Rule):
+        raise target.error(f"added rule {rule!r}", "expected a spec.lang.Rule")
+    where = f"rule {rule.label()!r}"
+    if not isinstance(rule.guard, Expr):
+        raise target.error(where, "the guard must be a spec.lang expression")
+    fields = {id(f) for f in layout.fields.values()}
+
+    def expr(e):
+        if not isinstance(e, Expr):
+            raise target.error(where, f"{e!r} is not a spec.lang expression")
+        if isinstance(e, Read) and id(e.field) not in fields:
+            raise target.error(where, f"field {e.field.name!r} is not part of this model's state")
+        for v in vars(e).values() if hasattr(e, "__dict__") else ():
+            for x in (v if isinstance(v, (list, tuple)) else [v]):
+                if isinstance(x, Expr):
+                    expr(x)
+
+    def stmts(body):
+        for st in body:
+            if isinstance(st, Assign):
+                expr(st.target)
+                expr(st.value)
+            elif isinstance(st, Bind):
+                expr(st.value)
+            elif isinstance(st, When):
+                expr(st.cond)
+                stmts(st.then)
+                stmts(st.other)
+            elif isinstance(st, Call):
+                for a in st.args:
+                    expr(a)
+                stmts(st.proc.body)
+            else:
+                raise target.error(where, f"{st!r} is not a spec.lang statement")
+
+    expr(rule.guard)
+    stmts(rule.body)
+
+
+def builtin_patches() -> dict[str, Patch]:
+    from spec.patches import BUILTIN
+    return dict(BUILTIN)
+
+
+def load_patch(ref: str) -> Patch:
+    """Return the built-in patch named ``ref``, or load the patch file at path ``ref``."""
+    builtin = builtin_patches()
+    if ref in builtin:
+        return builtin[ref]
+    path = Path(ref)
+    if not ref.endswith(".py"):
+        raise PatchError(f"{ref}: unknown patch; give a built-in name ({', '.join(sorted(builtin))}) "
+                         f"or a .py file")
+    if not path.is_file():
+        raise PatchError(f"{ref}: patch file not found")
+    spec = importlib.util.spec_from_file_location(f"gmpcheck_patch_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:  # noqa: BLE001 - any failure of the user's code is reported as one line
+        raise PatchError(f"{ref}: loading the patch failed: {type(e).__name__}: {e}") from e
+    for attr, kind in (("NAME", str), ("DESCRIPTION", str)):
+        if not isinstance(getattr(module, attr, None), kind):
+            raise PatchError(f"{ref}: {attr}: missing; define {attr} = \"...\" at module level")
+    if not callable(getattr(module, "apply", None)):
+        raise PatchError(f"{ref}: apply: missing; define def apply(model): ...")
+    return Patch(module.NAME, module.DESCRIPTION, module.apply, str(path))

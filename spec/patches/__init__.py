@@ -1,0 +1,5 @@
+"""Built-in patches, by name (see spec.patch for the patch interface)."""
+
+from spec.patches import sched
+
+BUILTIN = {p.name: p for p in sched.PATCHES}

@@ -1,0 +1,62 @@
+"""Built-in scheduler mutations: each removes one real mechanism of runtime/proc.go.
+
+They exist to show why the mechanism is there: ``gmpcheck compare SCENARIO
+--patch NAME`` reports which properties the removal breaks, with a minimal
+counterexample.  Each is written with the same patch interface a user's patch
+file has (spec.patch).
+"""
+
+from __future__ import annotations
+
+from spec.lang import FALSE
+from spec.patch import Patch
+
+
+def _no_inherit_time(model):
+    # runqget runs a G taken from runnext with inheritTime = true; here every G
+    # starts a new slice, so schedtick advances on every hand-off.
+    model.wrap("execute", lambda original, p, g, inherit: original(p, g, inherit=False))
+
+
+def _no_fairness_61(model):
+    # schedule checks the global queue first when schedtick % 61 == 0; here never.
+    model.wrap("fairness_due", lambda original, p: FALSE)
+    model.remove("globrunqget(fairness)")
+
+
+def _no_sysmon_preempt(model):
+    # retake never asks a long-running G to stop; syscall retake stays.
+    model.wrap("sysmon_preempt", lambda original, p: [])
+
+
+def _no_runnext_steal(model):
+    # stealWork's last round never takes another P's runnext, so a P whose only
+    # work in sight is another P's runnext goes idle.
+    model.remove("runqsteal(runnext)")
+    model.wrap("nothing_to_steal", lambda original, p, runnext=True: original(p, runnext=False))
+
+
+def _no_runqputslow(model):
+    # A full ring sends only the new G to the global queue; the ring keeps its
+    # oldest Gs instead of moving half of them where other Ps can take them.
+    from spec.sched.queues import globrunqput
+    model.wrap("runqputslow", lambda original, S, p, g: globrunqput(S, g))
+
+
+PATCHES = [
+    Patch("no-inherit-time",
+          "a G taken from runnext starts a new time slice (runqget's inheritTime is always false)",
+          _no_inherit_time, "built-in"),
+    Patch("no-fairness-61",
+          "schedule never takes a G from the global queue before the local one (no schedtick % 61 check)",
+          _no_fairness_61, "built-in"),
+    Patch("no-sysmon-preempt",
+          "sysmon never preempts a G that has run longer than the time slice",
+          _no_sysmon_preempt, "built-in"),
+    Patch("no-runnext-steal",
+          "stealWork's last round does not steal another P's runnext",
+          _no_runnext_steal, "built-in"),
+    Patch("no-runqputslow",
+          "a full local ring sends only the new G to the global queue, not half the ring with it",
+          _no_runqputslow, "built-in"),
+]
