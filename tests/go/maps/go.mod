@@ -1,0 +1,3 @@
+module gmpcheck/tests/go/maps
+
+go 1.19
