@@ -84,7 +84,7 @@ def render(view: TraceView) -> str:
 <div class="panels">
 <div class="panel"><b>Ps</b> <span id="stw"></span>
 <table><thead><tr><th>P</th><th>status</th><th>running G</th><th>runnext</th><th>local run queue</th>
-<th>M</th><th>schedtick</th></tr></thead><tbody id="p-rows"></tbody></table>
+<th>M, signal</th><th>schedtick</th></tr></thead><tbody id="p-rows"></tbody></table>
 <p>global run queue: <span id="gq"></span></p></div>
 <div class="panel"><b>Gs</b> (red: ready to run and not running)
 <table><thead><tr><th>G</th><th>status</th><th>where</th><th>next operation</th><th>preempt</th>
