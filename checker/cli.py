@@ -1,4 +1,4 @@
-"""The gmpcheck command line: check, compare, list, patches, replay.
+"""The gmpcheck command line: check, compare, list, patches, replay, render, explain.
 
 Results go to stdout (text, or one JSON document with --json); progress during
 deepening goes to stderr.  Exit codes: 0 holds, 1 violated, 2 invalid input,
@@ -69,6 +69,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("replay", help="re-execute a stored ITF trace on the current model")
     r.add_argument("trace", help="an ITF JSON file written by gmpcheck check")
+
+    from checker.render import FORMATS
+    v = sub.add_parser("render", help="draw a stored ITF trace: narrative, schedtrace, timeline, graphs, HTML")
+    v.add_argument("trace", help="an ITF JSON file written by gmpcheck check")
+    v.add_argument("--format", default="text", metavar="FORMAT",
+                   help=f"one of {', '.join(FORMATS)} (default: text)")
+    v.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+
+    e = sub.add_parser("explain", help="explain each step of a stored ITF trace and why its rule was enabled")
+    e.add_argument("trace", help="an ITF JSON file written by gmpcheck check")
+    e.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     return ap
 
 
@@ -80,6 +91,9 @@ def main(argv=None) -> int:
             return cmd_list()
         if args.command == "replay":
             return cmd_replay(args)
+        if args.command in ("render", "explain"):
+            from checker.render.cli import cmd_render
+            return cmd_render(args)
         if args.command == "patches":
             return cmd_patches()
         if args.command == "compare":
@@ -232,6 +246,9 @@ def result_entry(model, res, out_dir: Path) -> dict:
             head += f"\n# victim: {model.g_names[res.victim]}"
         write_atomic(itf_path, json.dumps(itf, indent=1) + "\n")
         write_atomic(txt_path, narrative(model, res.trace, res.loop, head))
+        from checker.render import check_views
+        for suffix, view_text in check_views(model, itf, str(itf_path)).items():
+            write_atomic(out_dir / f"{stem}{suffix}", view_text)
         entry.update(counterexample_length=res.depth, trace=str(itf_path), narrative=str(txt_path))
     return entry
 
