@@ -225,7 +225,7 @@ def trace_stem(model, prop: str) -> str:
 
 def result_entry(model, res, out_dir: Path) -> dict:
     """Report one property's result; a counterexample is written to ``out_dir`` as ITF and text."""
-    from checker.trace import narrative, to_itf, write_atomic
+    from checker.trace import narrative, to_itf, trace_header, write_atomic
     sc = model.scenario
     entry = {"name": res.property, "verdict": res.verdict, "bound": res.depth, "engine": res.engine,
              "seconds": round(res.seconds, 3), "counterexample_length": None, "trace": None,
@@ -238,14 +238,8 @@ def result_entry(model, res, out_dir: Path) -> dict:
         itf_path, txt_path = out_dir / f"{stem}.itf.json", out_dir / f"{stem}.txt"
         sizes = {"max_depth": sc.sizes.max_depth, "bound": sc.sizes.bound}
         itf = to_itf(model, res, sc.text, sizes)
-        prop = model.property(res.property)
-        head = f"# {sc.name}, profile {model.profile.label()}: {res.property} {res.summary()}\n# {prop.doc}"
-        for patch in model.patches:
-            head += f"\n# patch {patch.name}: {patch.description}"
-        if res.victim is not None:
-            head += f"\n# victim: {model.g_names[res.victim]}"
         write_atomic(itf_path, json.dumps(itf, indent=1) + "\n")
-        write_atomic(txt_path, narrative(model, res.trace, res.loop, head))
+        write_atomic(txt_path, narrative(model, res.trace, res.loop, trace_header(model, res)))
         from checker.render import check_views
         for suffix, view_text in check_views(model, itf, str(itf_path)).items():
             write_atomic(out_dir / f"{stem}{suffix}", view_text)

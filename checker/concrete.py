@@ -308,6 +308,10 @@ class ConcreteModel:
         self.init: list[int] = list(model.init)
         self.invariants = {p.name: compiler.expr(p.expr, hoist=True) for p in model.properties if p.kind == "invariant"}
         self.by_label = {r.label(): i for i, r in enumerate(self.rules)}
+        if len(self.by_label) != len(self.rules):
+            seen: set = set()
+            dup = next(r.label() for r in self.rules if r.label() in seen or seen.add(r.label()))
+            raise ValueError(f"two rule instances share the label {dup}; traces could not name them apart")
         self._index_guards()
 
     def _index_guards(self) -> None:

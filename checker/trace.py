@@ -163,6 +163,18 @@ def describe_rule(model, rule) -> str:
     return rule.name + (f"({', '.join(parts)})" if parts else "")
 
 
+def trace_header(model, result) -> str:
+    """Return the comment lines above a narrative: scenario, profile, verdict, property, patches, victim."""
+    sc = model.scenario
+    head = (f"# {sc.name}, profile {model.profile.label()}: {result.property} {result.summary()}\n"
+            f"# {model.property(result.property).doc}")
+    for patch in model.patches:
+        head += f"\n# patch {patch.name}: {patch.description}"
+    if result.victim is not None:
+        head += f"\n# victim: {model.g_names[result.victim]}"
+    return head
+
+
 def narrative(model, trace, loop=None, header: str = "") -> str:
     """Render a trace as one line per step: the rule with its parameters and only the fields that changed."""
     lines = [header] if header else []

@@ -14,7 +14,13 @@ TRACES = sorted((Path(__file__).resolve().parents[1] / "counterexamples").glob("
 
 
 def test_curated_set_present():
-    assert len(TRACES) == 8
+    assert len(TRACES) == 13
+
+
+def test_each_breaking_mutation_has_a_trace():
+    patched = {tuple(load_itf(p)["#meta"]["patches"]) for p in TRACES}
+    for name in ("no-inherit-time", "no-sysmon-preempt", "no-runnext-steal", "no-spinning-recheck"):
+        assert (name,) in patched
 
 
 @pytest.mark.parametrize("path", TRACES, ids=[p.name for p in TRACES])

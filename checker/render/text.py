@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from checker.bmc import Result
 from checker.render.view import TraceView
-from checker.trace import narrative
+from checker.trace import narrative, trace_header
 
 
 def render(view: TraceView) -> str:
@@ -12,11 +12,8 @@ def render(view: TraceView) -> str:
     m = view.meta
     model = view.model
     res = Result(m["property"], m.get("verdict", "violated"), m.get("length", len(view.states) - 1), 0.0,
-                 loop=view.loop)
-    head = (f"# {model.scenario.name}, profile {model.profile.label()}: {res.property} {res.summary()}\n"
-            f"# {model.property(m['property']).doc}")
-    if view.victim is not None:
-        head += f"\n# victim: {view.g_names[view.victim]}"
+                 loop=view.loop, victim=view.victim)
+    head = trace_header(model, res)
     index = {id(r): k for k, r in enumerate(model.rules)}
     trace = [(None if r is None else index[id(r)], s) for r, s in zip(view.rules, view.states)]
     return narrative(model, trace, view.loop, head)

@@ -31,9 +31,10 @@ def _no_sysmon_preempt(model):
 
 def _no_runnext_steal(model):
     # stealWork's last round never takes another P's runnext, so a P whose only
-    # work in sight is another P's runnext goes idle.
+    # work in sight is another P's runnext goes idle, and a spinning M's re-check
+    # does not count a runnext as work it could take.
     model.remove("runqsteal(runnext)")
-    model.wrap("nothing_to_steal", lambda original, p, runnext=True: original(p, runnext=False))
+    model.wrap("has_stealable_work", lambda original, q, runnext=True: original(q, runnext=False))
 
 
 def _no_runqputslow(model):
@@ -41,6 +42,19 @@ def _no_runqputslow(model):
     # oldest Gs instead of moving half of them where other Ps can take them.
     from spec.sched.queues import globrunqput
     model.wrap("runqputslow", lambda original, S, p, g: globrunqput(S, g))
+
+
+def _no_spinning_recheck(model):
+    # An M that stops spinning goes to sleep at once, without looking at the run
+    # queues again.
+    from spec.lang import Rule, set_
+    S = model.S
+
+    def sleep_at_once(rule):
+        body = [set_(S.mspin(), S.mspin() - 1)]
+        return Rule(rule.name, rule.params, rule.guard, body, rule.urgent,
+                    "The M stops spinning and sleeps without re-checking the run queues.", rule.cite, rule.tags)
+    model.replace("stopm(recheck)", sleep_at_once)
 
 
 PATCHES = [
@@ -56,6 +70,9 @@ PATCHES = [
     Patch("no-runnext-steal",
           "stealWork's last round does not steal another P's runnext",
           _no_runnext_steal, "built-in"),
+    Patch("no-spinning-recheck",
+          "an M that stops spinning sleeps without re-checking every run queue",
+          _no_spinning_recheck, "built-in"),
     Patch("no-runqputslow",
           "a full local ring sends only the new G to the global queue, not half the ring with it",
           _no_runqputslow, "built-in"),

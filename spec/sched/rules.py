@@ -49,8 +49,9 @@ class Builder:
         return Or(*[self.due(g, p) for g in range(self.S.nG)])
 
     def nmspinning(self):
+        """sched.nmspinning: spinning Ms holding a P, and those that released theirs."""
         S = self.S
-        return Count(S.spinning[p].eq(1) for p in range(S.nP))
+        return Count(S.spinning[p].eq(1) for p in range(S.nP)) + S.mspin()
 
     def npidle(self):
         S = self.S
@@ -172,13 +173,17 @@ class Builder:
                      "run with inheritTime=true (no new time slice); else the ring head, new slice.")
             self.globrunqget_rule(p, ok)
             self.steal_rules(p)
-            self.add("stopm", {"p": p},
-                     self.found_nothing_before_steal(p) & Or(Neg(self.may_spin(p)), self.nothing_to_steal(p)),
-                     [set_(S.pstatus[p], P_IDLE), set_(S.spinning[p], 0)],
+            nothing = self.found_nothing_before_steal(p) & Or(Neg(self.may_spin(p)), self.nothing_to_steal(p))
+            self.add("stopm", {"p": p}, nothing & S.spinning[p].eq(0),
+                     [set_(S.pstatus[p], P_IDLE)],
                      "findRunnable steps 11-14 (runtime/proc.go: releasep, pidleput, stopm; Go 1.19 and "
-                     "1.27): nothing to run, so the P goes idle and the M sleeps.  The spinning-M "
-                     "re-check of all run queues after nmspinning is decremented finds nothing here "
-                     "because the rule is atomic.")
+                     "1.27): nothing to run, so the P goes idle and the M sleeps.")
+            self.add("stopm(spinning)", {"p": p}, nothing & S.spinning[p].eq(1),
+                     [set_(S.pstatus[p], P_IDLE), set_(S.spinning[p], 0), set_(S.mspin(), S.mspin() + 1)],
+                     "findRunnable (runtime/proc.go: releasep, pidleput; Go 1.19 and 1.27): a spinning M "
+                     "found nothing, so it puts its P on the idle list; it still counts in "
+                     "sched.nmspinning until it re-checks the run queues.")
+        self.spinning_recheck_rule()
         for p in range(S.nP):
             others_sched = Or(*[self.in_schedule(q) for q in range(S.nP)])
             any_due = Or(*[S.tarmed[g].eq(1) & S.tleft[g].eq(0) for g in range(S.nG)])
@@ -188,6 +193,27 @@ class Builder:
                      "findRunnable step 13 (runtime/proc.go, Go 1.19 and 1.27): an M blocked in "
                      "netpoll until the earliest timer (pollUntil) wakes when it is due, takes an "
                      "idle P and looks for work again; that M then steals the due timers.")
+
+    def spinning_recheck_rule(self):
+        """An M that stopped spinning re-checks every run queue before it sleeps.
+
+        The rule is not urgent: other Ps' goroutines may ready a G between the
+        release of the P and the re-check, and a wakep in that window sees
+        nmspinning > 0 and starts no M.  The tick waits for the re-check.
+        """
+        S = self.S
+        work = Or(*[self.has_stealable_work(q) for q in range(S.nP)])
+        chain = []
+        for q in reversed(range(S.nP)):
+            take = [set_(S.pstatus[q], P_RUNNING), set_(S.curg[q], 0), set_(S.spinning[q], 1)]
+            chain = [when(S.pstatus[q].eq(P_IDLE), take, chain)]
+        self.add("stopm(recheck)", {}, S.mspin() > 0,
+                 [set_(S.mspin(), S.mspin() - 1), when(work & (self.npidle() > 0) & S.gcwaiting().eq(0), chain)],
+                 "findRunnable (runtime/proc.go: the decrement of nmspinning, then checkRunqsNoP; Go 1.19 "
+                 "and 1.27): the M stops spinning, then looks at every P's run queue once more; if one "
+                 "has work, it takes an idle P (pidleget: here the lowest-numbered) and spins again, "
+                 "otherwise it sleeps in stopm.",
+                 urgent=False)
 
     def globrunqget_rule(self, p, ok):
         S = self.S
@@ -205,6 +231,11 @@ class Builder:
                  "1.27): take min(n/gomaxprocs+1, n, size/2) Gs from the global queue; run the first, "
                  "put the rest in the local ring.")
 
+    def has_stealable_work(self, q, runnext=True):
+        """P q's ring is not empty, or (when ``runnext``) its runnext holds a G (runtime/proc.go: runqempty)."""
+        S = self.S
+        return Neg(S.runq_empty(q)) if runnext else S.rlen(q) > 0
+
     def nothing_to_steal(self, p, runnext=True):
         """stealWork found nothing: every other ring is empty, and so is every other
         runnext (when ``runnext``, as stealWork's last round takes it) and every other timer heap."""
@@ -213,7 +244,7 @@ class Builder:
         for v in range(S.nP):
             if v == p:
                 continue
-            parts.append(S.rlen(v).eq(0) & S.runnext[v].eq(0) if runnext else S.rlen(v).eq(0))
+            parts.append(Neg(self.has_stealable_work(v, runnext)))
             parts += [Neg(self.due(g, v)) for g in range(S.nG)]
         return And(*parts)
 
@@ -290,7 +321,7 @@ class Builder:
         op = nd.op
         base = And(S.pstatus[p].eq(P_RUNNING), S.curg[p].eq(g + 1), S.pc[g].eq(node),
                    S.stepped[p].eq(0), Neg(self.stw_owner_waiting(p)))
-        params = {"p": p, "g": g, "op": nd.text}
+        params = {"p": p, "g": g, "pc": node, "op": nd.text}
         sync, asyn = self.preempt_request(p, g, op)
         no_preempt = []
         if sync is not None:
@@ -483,7 +514,7 @@ class Builder:
         for p in range(S.nP):
             body += [set_(S.stepped[p], 0), set_(S.slice[p], Min(S.slice[p] + 1, S.timeslice))]
         body += self.retake()
-        stepped_all = And(*[Neg(S.pstatus[p].eq(P_RUNNING) & S.curg[p].ne(0) & S.stepped[p].eq(0)
+        stepped_all = And(S.mspin().eq(0), *[Neg(S.pstatus[p].eq(P_RUNNING) & S.curg[p].ne(0) & S.stepped[p].eq(0)
                                 & Neg(self.stw_owner_waiting(p))) for p in range(S.nP)])
         self.add("tick", {}, stepped_all, body,
                  "The clock advances one tick after every running P executed one operation and the "

@@ -5,7 +5,8 @@ that runs a G executes one operation of that G's body; everything the runtime
 does in between (schedule, findRunnable, ready, handoff) takes no time and
 happens before the clock moves.  Ms are not separate processes: a P that is
 ``running`` has an M; an idle P has none; an M in a system call is recorded by
-the G (``sysp``).  Spinning Ms are a flag on the P they hold.
+the G (``sysp``).  Spinning Ms are a flag on the P they hold, plus a count of
+spinning Ms between releasing their P and re-checking the run queues.
 
 Encodings.  G and P references store index + 1, so 0 means "none".  The local
 run queue is the real ring: ``runqhead``/``runqtail`` count modulo 2 x size
@@ -72,6 +73,8 @@ class SchedState:
         self.gqhead = add("gqhead", [], 0, nG - 1, "global queue head slot")
         self.gqlen = add("gqlen", [], 0, nG, "sched.runqsize")
         self.gcwaiting = add("gcwaiting", [], 0, 1, "sched.gcwaiting: a stop-the-world is in progress")
+        self.mspin = add("mspin", [], 0, nP,
+                         "spinning Ms that released their P and have not yet re-checked the run queues")
         self.stwowner = add("stwowner", [], 0, nP, "P (index + 1) whose G requested the stop-the-world")
 
     # -- local ring arithmetic -------------------------------------------------
