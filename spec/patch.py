@@ -14,7 +14,7 @@ A patch is a Python file with three names at module level::
 - ``wrap(helper, fn)``: replace a shared piece of the rules (a condition or a
   statement sequence that several rules use, such as ``execute`` or
   ``runqputslow``) with ``fn(original, *args, **kwargs)``.  Wrapping happens
-  before the rules are built, so every rule that uses the helper sees the change.
+  before the rules are built, so the change reaches every rule that uses the helper.
 - ``remove(rule)``: drop every instance of a rule.
 - ``replace(rule, fn)``: ``fn(instance)`` returns the new Rule, a list of rules, or
   None to drop that instance.
@@ -56,7 +56,7 @@ class Patch:
 
 @dataclass
 class PatchTarget:
-    """What a patch's ``apply`` sees: the rule builder, the state and the rules to edit."""
+    """The object a patch's ``apply`` receives: the rule builder, the state and the rule edits."""
 
     builder: object
     patch: Patch
@@ -115,7 +115,11 @@ class PatchTarget:
                     out.append(r)
                     continue
                 new = arg(r)
-                for n in ([] if new is None else new if isinstance(new, list) else [new]):
+                if new is None:
+                    new = []
+                elif not isinstance(new, list):
+                    new = [new]
+                for n in new:
                     check_rule(self, n, self.S.layout)
                     out.append(n)
             rules = out
@@ -123,7 +127,7 @@ class PatchTarget:
 
 
 def helper_names() -> list[str]:
-    """The helpers a patch may wrap: the rule builder's methods and the queue functions."""
+    """Return the helpers a patch may wrap: the rule builder's methods and the queue functions."""
     from spec.sched import queues
     from spec.sched.rules import Builder
     methods = [n for n, v in vars(Builder).items() if callable(v) and not n.startswith("_")

@@ -25,7 +25,7 @@ def _no_fairness_61(model):
 
 
 def _no_sysmon_preempt(model):
-    # retake never asks a long-running G to stop; syscall retake stays.
+    # retake never requests preemption of a long-running G; the syscall retake stays.
     model.wrap("sysmon_preempt", lambda original, p: [])
 
 
@@ -38,8 +38,8 @@ def _no_runnext_steal(model):
 
 
 def _no_runqputslow(model):
-    # A full ring sends only the new G to the global queue; the ring keeps its
-    # oldest Gs instead of moving half of them where other Ps can take them.
+    # A full ring sends only the new G to the global queue.  The ring keeps its
+    # oldest Gs instead of moving half of them to where other Ps can take them.
     from spec.sched.queues import globrunqput
     model.wrap("runqputslow", lambda original, S, p, g: globrunqput(S, g))
 
