@@ -23,7 +23,8 @@ from spec.sched.state import G_STATUS_NAMES, P_STATUS_NAMES
 ITF_DESCRIPTION = "Informal Trace Format (Apalache ADR-015)"
 GREF_FIELDS = {"curg", "runnext", "runq", "gq"}
 PREF_FIELDS = {"sysp", "stwowner"}
-PER_G = {"gstatus", "pc", "gpreempt", "wait", "tarmed", "tleft", "tpp", "parked", "sysleft", "sysp"}
+PER_G = {"gstatus", "pc", "gpreempt", "wait", "tarmed", "tleft", "tpp", "parked", "sysleft", "sysp",
+         "npoll", "nleft", "pollyield"}
 
 
 class TraceError(Exception):

@@ -30,8 +30,9 @@ def run_cli(capsys, *argv):
 # -- the interface ---------------------------------------------------------------
 
 def test_builtin_patch_names():
-    assert sorted(builtin_patches()) == ["no-fairness-61", "no-inherit-time", "no-runnext-steal",
-                                         "no-runqputslow", "no-spinning-recheck", "no-sysmon-preempt"]
+    assert sorted(builtin_patches()) == ["gosched-in-pollwait", "no-fairness-61", "no-inherit-time",
+                                         "no-runnext-steal", "no-runqputslow", "no-spinning-recheck",
+                                         "no-sysmon-preempt"]
 
 
 def test_patch_file_removes_and_wraps(tmp_path):
@@ -133,7 +134,7 @@ def test_patches_command_lists_builtins(capsys):
     code, out, _ = run_cli(capsys, "patches")
     assert code == 0
     assert len(out.splitlines()) == len(builtin_patches())
-    assert out.startswith("no-fairness-61")
+    assert out.startswith("gosched-in-pollwait")
 
 
 # -- the mutations ------------------------------------------------------------
@@ -172,6 +173,8 @@ def test_compare_pingpong_without_inheritance(capsys, tmp_path):
     ("runnext-handoff-p2", "no-runnext-steal", 1, 0, 3),
     ("wakeup-race-p2", "no-spinning-recheck", 1, 0, 5),
     ("spawn-burst-p1", "no-runqputslow", 0, 10, 9),
+    ("netpoll-hog-p1", "gosched-in-pollwait", 0, 3, 4),
+    ("netpoll-hog-p2", "gosched-in-pollwait", 0, 0, 1),
 ])
 def test_compare_worst_case_wait(capsys, tmp_path, scenario, patch, code, before, after):
     got, out, _ = run_cli(capsys, "compare", scenario, "--patch", patch, "--property", "bounded-wait",

@@ -27,7 +27,8 @@ from spec.sched.state import P_SYSCALL
 
 PROFILES = ("go1.13", "go1.19", "go1.27")
 
-BUILTINS = ("tight-loop-p2", "s02-stw-blocked", "s01-call-free-loop", "gosched-loop-p1", "range-map-p2")
+BUILTINS = ("tight-loop-p2", "s02-stw-blocked", "s01-call-free-loop", "gosched-loop-p1", "range-map-p2",
+            "netpoll-hog-p2", "wakeup-race-p2")
 
 # Two Ps kept busy by every kind of operation: go statements (newproc), an
 # unbuffered channel ping-pong, sleeps (timers), system calls and a GC
@@ -66,12 +67,17 @@ body = [{ loop = ["recv ping", "send pong"] }]
 [[goroutine]]
 name = "sleeper"
 body = [{ loop = ["sleep 2", "gosched"] }]
+
+[[goroutine]]
+name = "reader"
+body = [{ loop = ["netread 2", "compute"] }]
 """
 
 # Two Ps with little work, so Ps go idle.  The walks reach stopm, netpoll
 # waking for a timer, stealing a due timer or another P's runnext, and a
 # stop-the-world that stops an idle P.  A system call also ends after sysmon
-# retook its P, and the G takes an idle P.
+# retook its P, and the G takes an idle P.  A network reader wakes the M blocked
+# in netpoll, or is found by a P's own non-blocking poll.
 SPARSE_P2 = """
 name = "sparse-p2"
 gomaxprocs = 2
@@ -92,6 +98,10 @@ body = [{ loop = ["send ping", "sleep 2"] }]
 [[goroutine]]
 name = "ponger"
 body = [{ loop = ["recv ping"] }]
+
+[[goroutine]]
+name = "reader"
+body = [{ loop = ["netread 1"] }]
 """
 
 CUSTOM = {"mixed-p2": MIXED_P2, "sparse-p2": SPARSE_P2}

@@ -57,6 +57,27 @@ def _no_spinning_recheck(model):
     model.replace("stopm(recheck)", sleep_at_once)
 
 
+def _gosched_in_pollwait(model):
+    # runtime_pollWait calls Gosched once before it parks in netpollblock: the G
+    # first goes to the global queue, and parks when it runs again.
+    from spec.lang import set_
+    from spec.sched.queues import globrunqput
+    from spec.sched.state import G_RUNNABLE
+    S, b = model.S, model.builder
+
+    def pollwait_rules(original, p, g, nd, guard, step, advance, params):
+        body = step + [set_(S.pollyield[g], 1), set_(S.gstatus[g], G_RUNNABLE), set_(S.curg[p], 0)]
+        body += globrunqput(S, g + 1)
+        if b.profile.gosched_wakep:
+            body += b.wakep()
+        b.add("Gosched(pollWait)", params, guard & S.pollyield[g].eq(0), body,
+              "The patched runtime_pollWait calls Gosched before netpollblock: the G goes to the "
+              "tail of the global queue and the P schedules.", urgent=False)
+        original(p, g, nd, guard & S.pollyield[g].eq(1), step + [set_(S.pollyield[g], 0)], advance, params)
+
+    model.wrap("pollwait_rules", pollwait_rules)
+
+
 PATCHES = [
     Patch("no-inherit-time",
           "a G taken from runnext starts a new time slice (runqget's inheritTime is always false)",
@@ -73,6 +94,9 @@ PATCHES = [
     Patch("no-spinning-recheck",
           "an M that stops spinning sleeps without re-checking every run queue",
           _no_spinning_recheck, "built-in"),
+    Patch("gosched-in-pollwait",
+          "runtime_pollWait calls Gosched once before it parks the G in netpollblock",
+          _gosched_in_pollwait, "built-in"),
     Patch("no-runqputslow",
           "a full local ring sends only the new G to the global queue, not half the ring with it",
           _no_runqputslow, "built-in"),

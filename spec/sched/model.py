@@ -81,8 +81,10 @@ def build_model(scenario: Scenario, profile: str | None = None, asyncpreemptoff:
     chans = scenario.channels()
     max_ticks = max([n.arg for b in bodies for n in b if n.op.arg == "ticks"] + [1])
     sz = scenario.sizes
+    network = any(n.op.name == "netread" for b in bodies for n in b)
     S = SchedState(scenario.gomaxprocs, nG, len(chans), sz.runq_size,
-                   max(len(b) for b in bodies) - 1, sz.timeslice_ticks, sz.fairness_period, sz.bound, max_ticks)
+                   max(len(b) for b in bodies) - 1, sz.timeslice_ticks, sz.fairness_period, sz.bound, max_ticks,
+                   network)
 
     b = Builder(S, prof, bodies, kinds, len(chans))
     b.chan_index = {c: i for i, c in enumerate(chans)}

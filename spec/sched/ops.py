@@ -45,6 +45,9 @@ OPS: dict[str, OpKind] = {k.name: k for k in [
     OpKind("send", True, True, "channel", "send on an unbuffered channel: ready a parked receiver or park"),
     OpKind("recv", True, True, "channel", "receive from an unbuffered channel: ready a parked sender or park"),
     OpKind("syscall", True, True, "ticks", "a blocking system call lasting N ticks (entersyscall/exitsyscall)"),
+    OpKind("netread", True, True, "ticks",
+           "a blocking network read whose data arrives N ticks later: runtime_pollWait parks the G "
+           "in netpollblock until netpoll reports the descriptor ready"),
     OpKind("go", True, True, "goroutine", "go statement: newproc puts the new G in runnext"),
     OpKind("gc", True, True, None, "an allocation that starts a GC cycle: stop-the-world"),
     OpKind("exit", True, True, None, "the goroutine returns (goexit)"),

@@ -34,7 +34,7 @@ def running_count(S: SchedState, g: int):
 
 def no_lost_goroutine(S: SchedState):
     """Every G is in exactly one place: running on one P, in one run queue slot,
-    runnext or the global queue, parked (on a channel or a timer), in a system
+    runnext or the global queue, parked (on a channel, a timer or the network), in a system
     call, not yet created, or dead.
 
     Stated in linear size: the run-queue places hold only runnable Gs and as
@@ -48,7 +48,7 @@ def no_lost_goroutine(S: SchedState):
     conds.append(Count(running).eq(Count(S.gstatus[g].eq(G_RUNNING) for g in range(S.nG))))
     conds += [If(run, S.gstatus[S.curg[p] - 1].eq(G_RUNNING), 1) for p, run in enumerate(running)]
     for g in range(S.nG):
-        waits = Count([S.parked[g].ne(0), S.tarmed[g].eq(1)])
+        waits = Count([S.parked[g].ne(0), S.tarmed[g].eq(1)] + ([S.npoll[g].eq(1)] if S.network else []))
         conds.append(If(S.gstatus[g].eq(G_WAITING), waits.eq(1), waits.eq(0)))
         conds.append(In(S.gstatus[g], (G_IDLE, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_WAITING, G_DEAD)))
     return And(*conds)

@@ -15,7 +15,7 @@ one tick.
 
 from __future__ import annotations
 
-from spec.lang import And, Count, If, Min, Neg, Or, Rule, let, set_, when
+from spec.lang import FALSE, And, Count, If, Min, Neg, Or, Rule, let, set_, when
 from spec.profiles import Profile
 from spec.sched.queues import (globrunqget_batch_size, globrunqpop, globrunqput, grab_count,
                                ready, runqput)
@@ -73,7 +73,7 @@ class Builder:
     def found_nothing_before_steal(self, p):
         S = self.S
         return And(self.in_schedule(p), S.gcwaiting().eq(0), Neg(self.own_timers_due(p)),
-                   S.runq_empty(p), S.gqlen().eq(0))
+                   S.runq_empty(p), S.gqlen().eq(0), Neg(self.netpoll_found(p)))
 
     def ready_to_run(self, g):
         """The G wants a CPU and lacks one: runnable, its sleep timer is due, or it
@@ -82,7 +82,111 @@ class Builder:
         owner_waits = Or(*[S.stwowner().eq(p + 1) & S.curg[p].eq(g + 1) for p in range(S.nP)])
         return Or(S.gstatus[g].eq(G_RUNNABLE),
                   S.tarmed[g].eq(1) & S.tleft[g].eq(0),
+                  self.net_ready(g),
                   S.gcwaiting().eq(1) & owner_waits)
+
+    # -- network polling ---------------------------------------------------------
+
+    def net_ready(self, g):
+        """G g is parked in netpollblock and its descriptor is ready: netpoll would return it."""
+        S = self.S
+        if not S.network:
+            return FALSE
+        return S.npoll[g].eq(1) & S.nleft[g].eq(0)
+
+    def net_waiters(self):
+        """runtime/netpoll.go: netpollWaiters > 0."""
+        S = self.S
+        if not S.network:
+            return FALSE
+        return Or(*[S.npoll[g].eq(1) for g in range(S.nG)])
+
+    def netpoll_blocked(self):
+        """An M is blocked in netpoll, so sched.lastpoll == 0.
+
+        findRunnable's last step blocks one M in netpoll when there are network
+        waiters or timers.  In the model that M is the one that gave up an idle P.
+        """
+        S = self.S
+        timers = Or(*[S.tarmed[g].eq(1) for g in range(S.nG)])
+        return (self.npidle() > 0) & (timers | self.net_waiters())
+
+    def injectglist(self, p, skip):
+        """runtime/proc.go: injectglist (Go 1.19 and 1.27) of every ready network G but ``skip``.
+
+        With a P (``p`` not None): as many Gs as there are idle Ps go to the
+        global queue, and that many idle Ps get an M (startIdle); the rest go to
+        the tail of P p's ring.  Without a P (sysmon): all go to the global queue.
+
+        NOTE: netpoll returns ready descriptors in epoll order; here the Gs are
+        taken in G order.
+        """
+        S = self.S
+        cands = [g for g in range(S.nG) if g != skip]
+        out, rdy, idle_before = [], {}, {}
+        b_npidle, npidle0 = let(f"inj_npidle", self.npidle())
+        out.append(b_npidle)
+        for g in cands:
+            b, rdy[g] = let(f"inj_ready{g}", self.net_ready(g))
+            out.append(b)
+        for q in range(S.nP):
+            b, idle_before[q] = let(f"inj_idle{q}", Count(S.pstatus[r].eq(P_IDLE) for r in range(q)))
+            out.append(b)
+        for i, g in enumerate(cands):
+            before = Count(rdy[h].eq(1) for h in cands[:i])
+            to_global = globrunqput(S, g + 1) if p is None else [
+                when(before < npidle0, globrunqput(S, g + 1), [runqput(S, p, g + 1, next=False)])]
+            out.append(when(rdy[g].eq(1), [set_(S.npoll[g], 0), set_(S.gstatus[g], G_RUNNABLE)] + to_global))
+        total = Count(rdy[g].eq(1) for g in cands)
+        n = total if p is None else Min(total, npidle0)
+        for q in range(S.nP):
+            start = [set_(S.pstatus[q], P_RUNNING), set_(S.curg[q], 0), set_(S.spinning[q], 0)]
+            out.append(when(S.pstatus[q].eq(P_IDLE) & (idle_before[q] < n), start))
+        return out
+
+    def netpoll_found(self, p):
+        """findRunnable's non-blocking netpoll would return a G: waiters, no M blocked in netpoll, one ready."""
+        S = self.S
+        if not S.network:
+            return FALSE
+        return Neg(self.netpoll_blocked()) & Or(*[self.net_ready(g) for g in range(S.nG)])
+
+    def netpoll_rules(self):
+        S = self.S
+        if not S.network:
+            return
+        for p in range(S.nP):
+            ok = self.in_schedule(p) & S.gcwaiting().eq(0) & Neg(self.own_timers_due(p))
+            for g in range(S.nG):
+                self.add("netpoll(0)", {"p": p, "g": g},
+                         ok & Neg(self.fairness_due(p)) & S.runq_empty(p) & S.gqlen().eq(0)
+                         & Neg(self.netpoll_blocked()) & self.net_ready(g),
+                         [set_(S.npoll[g], 0), set_(S.gstatus[g], G_RUNNABLE)] + self.injectglist(p, g)
+                         + self.execute(p, g + 1, inherit=False),
+                         "findRunnable step 8 (runtime/proc.go, Go 1.19 and 1.27; runtime/netpoll.go: "
+                         "netpoll(0)): local and global queues are empty and no M is blocked in netpoll, "
+                         "so the P polls without blocking; it runs the first ready G itself and "
+                         "injectglist()s the others.")
+            lowest_idle = S.pstatus[p].eq(P_IDLE) & And(*[S.pstatus[q].ne(P_IDLE) for q in range(p)])
+            for g in range(S.nG):
+                self.add("netpoll(block)", {"p": p, "g": g},
+                         lowest_idle & S.gcwaiting().eq(0) & self.netpoll_blocked() & self.net_ready(g),
+                         [set_(S.pstatus[p], P_RUNNING), set_(S.curg[p], 0), set_(S.spinning[p], 0),
+                          set_(S.lastpoll(), 0), set_(S.npoll[g], 0), set_(S.gstatus[g], G_RUNNABLE)]
+                         + self.injectglist(p, g) + self.execute(p, g + 1, inherit=False),
+                         "findRunnable's blocking netpoll (runtime/proc.go, Go 1.19 and 1.27): the M "
+                         "blocked in netpoll wakes when a descriptor is ready, takes an idle P "
+                         "(pidleget), runs the first ready G and injectglist()s the others.")
+
+    def sysmon_netpoll(self):
+        """runtime/proc.go: sysmon polls the network when nobody has for 10 ms (forcePreemptNS,
+        the same number of ticks as the time slice) and injects what it finds, without a P."""
+        S = self.S
+        if not S.network:
+            return []
+        due = Neg(self.netpoll_blocked()) & (S.lastpoll() >= S.timeslice)
+        return [set_(S.lastpoll(), Min(S.lastpoll() + 1, S.timeslice)),
+                when(due, [set_(S.lastpoll(), 0)] + self.injectglist(None, None))]
 
     def run_due_timers(self, heap_p, run_p):
         """Fire every due timer in P heap_p's heap, on P run_p.
@@ -183,13 +287,15 @@ class Builder:
                      "findRunnable (runtime/proc.go: releasep, pidleput; Go 1.19 and 1.27): a spinning M "
                      "found nothing, so it puts its P on the idle list; it still counts in "
                      "sched.nmspinning until it re-checks the run queues.")
+        self.netpoll_rules()
         self.spinning_recheck_rule()
         for p in range(S.nP):
             others_sched = Or(*[self.in_schedule(q) for q in range(S.nP)])
             any_due = Or(*[S.tarmed[g].eq(1) & S.tleft[g].eq(0) for g in range(S.nG)])
             self.add("netpoll(timer)", {"p": p},
                      S.pstatus[p].eq(P_IDLE) & S.gcwaiting().eq(0) & any_due & Neg(others_sched),
-                     [set_(S.pstatus[p], P_RUNNING), set_(S.curg[p], 0), set_(S.spinning[p], 0)],
+                     [set_(S.pstatus[p], P_RUNNING), set_(S.curg[p], 0), set_(S.spinning[p], 0)]
+                     + ([set_(S.lastpoll(), 0)] if S.network else []),
                      "findRunnable step 13 (runtime/proc.go, Go 1.19 and 1.27): an M blocked in "
                      "netpoll until the earliest timer (pollUntil) wakes when it is due, takes an "
                      "idle P and looks for work again; that M then steals the due timers.")
@@ -374,6 +480,8 @@ class Builder:
                      "runtime/proc.go: entersyscall/reentersyscall: the G enters _Gsyscall; Go 1.19 puts "
                      "the P in _Psyscall, Go 1.27 keeps it _Prunning and marks the G; either way sysmon "
                      "may retake it.  A pending stop-the-world takes the P at once.", urgent=False)
+        elif kind == "netread":
+            self.pollwait_rules(p, g, nd, guard, step, advance, params)
         elif kind == "go":
             self.newproc_rule(p, g, nd, guard, step + advance, params)
         elif kind == "gc":
@@ -386,6 +494,16 @@ class Builder:
         else:
             raise AssertionError(kind)
 
+    def pollwait_rules(self, p, g, nd, guard, step, advance, params):
+        """runtime/netpoll.go: poll_runtime_pollWait -> netpollblock -> gopark (all versions):
+        the G parks until netpoll finds its descriptor ready; the P schedules."""
+        S = self.S
+        self.add("pollWait", params, guard,
+                 step + advance + [set_(S.npoll[g], 1), set_(S.nleft[g], nd.arg),
+                                   set_(S.gstatus[g], G_WAITING), set_(S.curg[p], 0)],
+                 "runtime/netpoll.go: poll_runtime_pollWait, netpollblock, gopark (all versions): the "
+                 "read would block, so the G parks on its pollDesc and the P schedules.", urgent=False)
+
     def chan_rules(self, p, g, node, nd, guard, done):
         # NOTE: runtime/chan.go wakes the parked peers of a channel in FIFO order
         # (the sudog queue).  Here any parked peer may be chosen, one rule instance each.
@@ -397,12 +515,12 @@ class Builder:
             n.op.name == ("send" if mine == 0 else "recv") and n.arg == nd.arg for n in self.bodies[q])]
         fn = "chanrecv" if mine == 0 else "chansend"
         for q in peers:
-            self.add(fn, dict(p=p, g=g, op=nd.text, peer=q), guard & S.parked[q].eq(peer_code),
+            self.add(fn, dict(p=p, g=g, pc=node, op=nd.text, peer=q), guard & S.parked[q].eq(peer_code),
                      done + [set_(S.parked[q], 0), ready(S, p, q + 1, self.wakep())],
                      f"runtime/chan.go: {fn} (all versions): a peer is parked on the unbuffered "
                      f"channel; hand over and goready it into this P's runnext.", urgent=False)
         no_peer = And(*[S.parked[q].ne(peer_code) for q in peers])
-        self.add(f"gopark({fn})", dict(p=p, g=g, op=nd.text), guard & no_peer,
+        self.add(f"gopark({fn})", dict(p=p, g=g, pc=node, op=nd.text), guard & no_peer,
                  done + [set_(S.parked[g], 2 * c + mine + 1), set_(S.gstatus[g], G_WAITING), set_(S.curg[p], 0)],
                  f"runtime/chan.go: {fn} -> gopark (all versions): no peer waits, so the G parks on "
                  f"the channel and the P schedules.", urgent=False)
@@ -511,8 +629,11 @@ class Builder:
             body.append(when(ready, [set_(S.wait[g], Min(S.wait[g] + 1, S.bound + 1))]))
             body.append(when(S.tarmed[g].eq(1) & (S.tleft[g] > 0), [set_(S.tleft[g], S.tleft[g] - 1)]))
             body.append(when(S.gstatus[g].eq(G_SYSCALL) & (S.sysleft[g] > 0), [set_(S.sysleft[g], S.sysleft[g] - 1)]))
+            if S.network:
+                body.append(when(S.npoll[g].eq(1) & (S.nleft[g] > 0), [set_(S.nleft[g], S.nleft[g] - 1)]))
         for p in range(S.nP):
             body += [set_(S.stepped[p], 0), set_(S.slice[p], Min(S.slice[p] + 1, S.timeslice))]
+        body += self.sysmon_netpoll()
         body += self.retake()
         stepped_all = And(S.mspin().eq(0), *[Neg(S.pstatus[p].eq(P_RUNNING) & S.curg[p].ne(0) & S.stepped[p].eq(0)
                                 & Neg(self.stw_owner_waiting(p))) for p in range(S.nP)])
@@ -548,8 +669,8 @@ class Builder:
             spare = (self.nmspinning() + self.npidle()) > 0
             keep = local_empty & spare & (S.syswhen[p] < S.timeslice)
             # NOTE: "nobody polls the network" (sched.lastpoll != 0) is taken to hold
-            # when no sleep timer is armed, since only timers block an M in netpoll here.
-            no_timers = And(*[S.tarmed[g].eq(0) for g in range(S.nG)])
+            # when no sleep timer is armed and no G waits on the network.
+            no_timers = And(*[S.tarmed[g].eq(0) for g in range(S.nG)]) & Neg(self.net_waiters())
             handoff_start = Or(Neg(local_empty), S.gqlen() > 0,
                                self.nmspinning().eq(0) & self.npidle().eq(0),
                                self.npidle().eq(S.nP - 1) & no_timers)

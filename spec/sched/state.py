@@ -35,7 +35,7 @@ class SchedState:
     """The field layout of one scheduler model instance."""
 
     def __init__(self, nP: int, nG: int, nchan: int, runq_size: int, max_pc: int,
-                 timeslice: int, fairness_period: int, bound: int, max_ticks: int):
+                 timeslice: int, fairness_period: int, bound: int, max_ticks: int, network: bool = False):
         self.nP, self.nG, self.cap = nP, nG, runq_size
         self.timeslice, self.period, self.bound = timeslice, fairness_period, bound
         self.procs: dict = {}  # shared statement sequences (spec.lang.Proc), built on first use
@@ -54,6 +54,14 @@ class SchedState:
                           "channel the G is parked on: 2 x channel index + 1 for recv, + 2 for send; 0: none")
         self.sysleft = add("sysleft", [nG], 0, max_ticks, "ticks left in the G's system call")
         self.sysp = add("sysp", [nG], 0, nP, "m.oldp: the P (index + 1) the G's M held when it entered the syscall")
+        # Network polling: only in models whose goroutines read from the network.
+        self.network = network
+        if network:
+            self.npoll = add("npoll", [nG], 0, 1, "the G is parked in netpollblock (pollDesc rg)")
+            self.nleft = add("nleft", [nG], 0, max_ticks, "ticks until the G's descriptor is ready")
+            self.pollyield = add("pollyield", [nG], 0, 1,
+                                 "the G yielded in runtime_pollWait and parks when it runs again "
+                                 "(set only by the gosched-in-pollwait patch)")
         # Per P.
         self.pstatus = add("pstatus", [nP], 0, 3, "P status (runtime2.go _P* values)")
         self.curg = add("curg", [nP], 0, nG, "G (index + 1) running on the P; 0: the M is in schedule")
@@ -73,6 +81,9 @@ class SchedState:
         self.gqhead = add("gqhead", [], 0, nG - 1, "global queue head slot")
         self.gqlen = add("gqlen", [], 0, nG, "sched.runqsize")
         self.gcwaiting = add("gcwaiting", [], 0, 1, "sched.gcwaiting: a stop-the-world is in progress")
+        if network:
+            self.lastpoll = add("lastpoll", [], 0, timeslice,
+                                "ticks since sysmon or a blocked M last polled the network (saturates)")
         self.mspin = add("mspin", [], 0, nP,
                          "spinning Ms that released their P and have not yet re-checked the run queues")
         self.stwowner = add("stwowner", [], 0, nP, "P (index + 1) whose G requested the stop-the-world")
