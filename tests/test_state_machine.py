@@ -22,13 +22,14 @@ from hypothesis.stateful import run_state_machine_as_test
 from checker.statemachine import machine_for
 
 from checker.concrete import ConcreteModel
+from spec.patch import builtin_patches, load_patch
 from spec.scenario import parse
 from spec.sched.model import build_model
 from spec.sched.state import G_RUNNABLE, G_RUNNING
 
 NOT_SAFETY = {"bounded-wait"}
 
-# 41 goroutines of every kind on 4 Ps with the real ring size (256) and the
+# 44 goroutines of every kind on 4 Ps with the real ring size (256) and the
 # real fairness period (61).  The spawner's 8 children do not exist at the
 # start; the go statements create them.
 REAL_SIZE = """
@@ -94,6 +95,11 @@ body = ["call", "compute"]
 [[goroutine]]
 name = "allocator"
 body = [{ loop = ["call", "gc"] }]
+
+[[goroutine]]
+name = "reader"
+count = 3
+body = [{ loop = ["netread 2", "call"] }]
 """
 
 
@@ -149,7 +155,7 @@ def check_state(cm: ConcreteModel, state) -> None:
 def test_real_size_state_machine(profile):
     cm = concrete_model(REAL_SIZE, "real-size-p4.toml", profile)
     assert cm.model.state.nP == 4
-    assert cm.model.state.nG == 41
+    assert cm.model.state.nG == 44
     assert cm.model.state.cap == 256
 
     rules_taken: set[str] = set()
@@ -178,7 +184,7 @@ def test_real_size_seeded_walk(profile):
     check_state(cm, state)
 
     expected = {"newproc", "runqsteal", "stopTheWorld", "startTheWorld", "entersyscall",
-                "chansend", "chanrecv", "time.Sleep", "checkTimers", "Gosched", "goexit"}
+                "chansend", "chanrecv", "time.Sleep", "checkTimers", "Gosched", "goexit", "pollWait"}
     assert expected <= rules_taken, f"the walk never took {sorted(expected - rules_taken)}"
 
 
@@ -292,3 +298,47 @@ def test_runqputslow_moves_half_plus_one(seed):
         assert gstatus[g - 1] == G_RUNNABLE
     assert gstatus[spawner - 1] == G_RUNNING
     check_state(cm, after)
+
+
+# Every built-in patch keeps the model safe: a mutation may make goroutines
+# wait longer, never lose one or break a queue.
+PATCHED = """
+name = "patched-p2"
+gomaxprocs = 2
+
+[model]
+timeslice_ticks = 2
+runq_size = 4
+fairness_period = 4
+
+[[goroutine]]
+name = "spawner"
+body = [{ loop = ["go worker", "call"], times = 3 }, { loop = ["compute", "gosched"] }]
+
+[[goroutine]]
+name = "worker"
+count = 3
+start = false
+body = ["compute", "syscall 1", "call"]
+
+[[goroutine]]
+name = "pinger"
+body = [{ loop = ["send ping", "netread 1"] }]
+
+[[goroutine]]
+name = "ponger"
+body = [{ loop = ["recv ping", "sleep 1"] }]
+"""
+
+
+@pytest.mark.parametrize("patch", sorted(builtin_patches()))
+def test_patched_models_stay_safe(patch):
+    model = build_model(parse(PATCHED, "patched-p2.toml"), "go1.19", patches=[load_patch(patch)])
+    cm = ConcreteModel(model)
+    for seed in range(8):
+        rng = random.Random(seed)
+        state = list(cm.init)
+        for _ in range(150):
+            check_state(cm, state)
+            state = cm.step(state, rng.choice(cm.enabled(state)))
+        check_state(cm, state)

@@ -15,7 +15,7 @@ one tick.
 
 from __future__ import annotations
 
-from spec.lang import FALSE, And, Count, If, Min, Neg, Or, Rule, let, set_, when
+from spec.lang import FALSE, And, Const, Count, If, Min, Neg, Or, Rule, let, lift, set_, when
 from spec.profiles import Profile
 from spec.sched.queues import (globrunqget_batch_size, globrunqpop, globrunqput, grab_count,
                                ready, runqput)
@@ -112,32 +112,38 @@ class Builder:
         return (self.npidle() > 0) & (timers | self.net_waiters())
 
     def injectglist(self, p, skip):
-        """runtime/proc.go: injectglist (Go 1.19 and 1.27) of every ready network G but ``skip``.
+        """runtime/proc.go: injectglist (Go 1.19 and 1.27) of every ready network G but ``skip``
+        (an expression: a G reference, or 0 for none).
 
         With a P (``p`` not None): as many Gs as there are idle Ps go to the
         global queue, and that many idle Ps get an M (startIdle); the rest go to
         the tail of P p's ring.  Without a P (sysmon): all go to the global queue.
-
-        NOTE: netpoll returns ready descriptors in epoll order; here the Gs are
-        taken in G order.
+        The Gs are taken in G order (see first_net_ready).
         """
         S = self.S
-        cands = [g for g in range(S.nG) if g != skip]
-        out, rdy, idle_before = [], {}, {}
-        b_npidle, npidle0 = let(f"inj_npidle", self.npidle())
-        out.append(b_npidle)
+        cands = list(range(S.nG))
+        # Every count is bound before the first change, as a running sum, so the
+        # body stays linear in the number of Gs and Ps.
+        b_npidle, npidle0 = let("inj_npidle", self.npidle())
+        out, rdy, before = [b_npidle], {}, {}
+        count = Const(0)
         for g in cands:
-            b, rdy[g] = let(f"inj_ready{g}", self.net_ready(g))
-            out.append(b)
+            b, rdy[g] = let(f"inj_ready{g}", If(self.net_ready(g) & Neg(lift(skip).eq(g + 1)), 1, 0))
+            b_before, before[g] = let(f"inj_before{g}", count)
+            out += [b, b_before]
+            count = before[g] + rdy[g]
+        b_total, total = let("inj_total", count)
+        out.append(b_total)
+        idle_before = {}
+        count = Const(0)
         for q in range(S.nP):
-            b, idle_before[q] = let(f"inj_idle{q}", Count(S.pstatus[r].eq(P_IDLE) for r in range(q)))
+            b, idle_before[q] = let(f"inj_idle{q}", count)
             out.append(b)
-        for i, g in enumerate(cands):
-            before = Count(rdy[h].eq(1) for h in cands[:i])
+            count = idle_before[q] + If(S.pstatus[q].eq(P_IDLE), 1, 0)
+        for g in cands:
             to_global = globrunqput(S, g + 1) if p is None else [
-                when(before < npidle0, globrunqput(S, g + 1), [runqput(S, p, g + 1, next=False)])]
+                when(before[g] < npidle0, globrunqput(S, g + 1), [runqput(S, p, g + 1, next=False)])]
             out.append(when(rdy[g].eq(1), [set_(S.npoll[g], 0), set_(S.gstatus[g], G_RUNNABLE)] + to_global))
-        total = Count(rdy[g].eq(1) for g in cands)
         n = total if p is None else Min(total, npidle0)
         for q in range(S.nP):
             start = [set_(S.pstatus[q], P_RUNNING), set_(S.curg[q], 0), set_(S.spinning[q], 0)]
@@ -151,32 +157,49 @@ class Builder:
             return FALSE
         return Neg(self.netpoll_blocked()) & Or(*[self.net_ready(g) for g in range(S.nG)])
 
+    def first_net_ready(self):
+        """The G netpoll returns first (index + 1), 0 if none.
+
+        NOTE: netpoll returns ready descriptors in epoll order; the model takes
+        the ready Gs in G order, here and in injectglist.
+        """
+        S = self.S
+        first = Const(0)
+        for g in reversed(range(S.nG)):
+            first = If(self.net_ready(g), g + 1, first)
+        return first
+
+    def take_net_ready(self, p):
+        """Run the first ready network G on P p and injectglist() the others."""
+        S = self.S
+        bind, first = let(f"netfirst{p}", self.first_net_ready())
+        return ([bind] + self.injectglist(p, first)
+                + [set_(S.npoll[first - 1], 0), set_(S.gstatus[first - 1], G_RUNNABLE)]
+                + self.execute(p, first, inherit=False))
+
     def netpoll_rules(self):
         S = self.S
         if not S.network:
             return
+        any_ready = Or(*[self.net_ready(g) for g in range(S.nG)])
         for p in range(S.nP):
             ok = self.in_schedule(p) & S.gcwaiting().eq(0) & Neg(self.own_timers_due(p))
-            for g in range(S.nG):
-                self.add("netpoll(0)", {"p": p, "g": g},
-                         ok & Neg(self.fairness_due(p)) & S.runq_empty(p) & S.gqlen().eq(0)
-                         & Neg(self.netpoll_blocked()) & self.net_ready(g),
-                         [set_(S.npoll[g], 0), set_(S.gstatus[g], G_RUNNABLE)] + self.injectglist(p, g)
-                         + self.execute(p, g + 1, inherit=False),
-                         "findRunnable step 8 (runtime/proc.go, Go 1.19 and 1.27; runtime/netpoll.go: "
-                         "netpoll(0)): local and global queues are empty and no M is blocked in netpoll, "
-                         "so the P polls without blocking; it runs the first ready G itself and "
-                         "injectglist()s the others.")
+            self.add("netpoll(0)", {"p": p},
+                     ok & Neg(self.fairness_due(p)) & S.runq_empty(p) & S.gqlen().eq(0)
+                     & Neg(self.netpoll_blocked()) & any_ready,
+                     self.take_net_ready(p),
+                     "findRunnable step 8 (runtime/proc.go, Go 1.19 and 1.27; runtime/netpoll.go: "
+                     "netpoll(0)): local and global queues are empty and no M is blocked in netpoll, "
+                     "so the P polls without blocking; it runs the first ready G itself and "
+                     "injectglist()s the others.")
             lowest_idle = S.pstatus[p].eq(P_IDLE) & And(*[S.pstatus[q].ne(P_IDLE) for q in range(p)])
-            for g in range(S.nG):
-                self.add("netpoll(block)", {"p": p, "g": g},
-                         lowest_idle & S.gcwaiting().eq(0) & self.netpoll_blocked() & self.net_ready(g),
-                         [set_(S.pstatus[p], P_RUNNING), set_(S.curg[p], 0), set_(S.spinning[p], 0),
-                          set_(S.lastpoll(), 0), set_(S.npoll[g], 0), set_(S.gstatus[g], G_RUNNABLE)]
-                         + self.injectglist(p, g) + self.execute(p, g + 1, inherit=False),
-                         "findRunnable's blocking netpoll (runtime/proc.go, Go 1.19 and 1.27): the M "
-                         "blocked in netpoll wakes when a descriptor is ready, takes an idle P "
-                         "(pidleget), runs the first ready G and injectglist()s the others.")
+            self.add("netpoll(block)", {"p": p},
+                     lowest_idle & S.gcwaiting().eq(0) & self.netpoll_blocked() & any_ready,
+                     [set_(S.pstatus[p], P_RUNNING), set_(S.curg[p], 0), set_(S.spinning[p], 0),
+                      set_(S.lastpoll(), 0)] + self.take_net_ready(p),
+                     "findRunnable's blocking netpoll (runtime/proc.go, Go 1.19 and 1.27): the M "
+                     "blocked in netpoll wakes when a descriptor is ready, takes an idle P "
+                     "(pidleget), runs the first ready G and injectglist()s the others.")
 
     def sysmon_netpoll(self):
         """runtime/proc.go: sysmon polls the network when nobody has for 10 ms (forcePreemptNS,
@@ -186,7 +209,7 @@ class Builder:
             return []
         due = Neg(self.netpoll_blocked()) & (S.lastpoll() >= S.timeslice)
         return [set_(S.lastpoll(), Min(S.lastpoll() + 1, S.timeslice)),
-                when(due, [set_(S.lastpoll(), 0)] + self.injectglist(None, None))]
+                when(due, [set_(S.lastpoll(), 0)] + self.injectglist(None, 0))]
 
     def run_due_timers(self, heap_p, run_p):
         """Fire every due timer in P heap_p's heap, on P run_p.
