@@ -444,3 +444,15 @@ def test_check_out_writes_timeline_and_html(tmp_path, capsys):
     ids = svg_ids(Path(f"{stem}.timeline.svg").read_text())
     assert ids["lane-victim"].get("data-g") == "sleeper#0"
     assert 'id="trace-data"' in Path(f"{stem}.html").read_text()
+
+
+@pytest.mark.parametrize("path", TRACES, ids=[p.name for p in TRACES])
+def test_curated_pictures_regenerate(path):
+    """Each curated trace's stored timeline and HTML page are what the views draw from it now."""
+    from checker.render import check_views
+    from checker.trace import load_itf, model_of_trace
+    doc = load_itf(path)
+    views = check_views(model_of_trace(doc, str(path)), doc, str(path))
+    stem = path.name.removesuffix(".itf.json")
+    for suffix, text in views.items():
+        assert (path.parent / f"{stem}{suffix}").read_text() == text, f"{stem}{suffix} is stale"
