@@ -7,7 +7,7 @@ sizes), and real-size runs check lookups through the mapaccess rule instead.
 
 from __future__ import annotations
 
-from spec.lang import And, Count, If, Neg, Or, Property, Sum, lift
+from spec.lang import And, If, Neg, Or, Property, Sum, lift
 from spec.maps.state import IT_DONE, MIN_TOP_HASH, MapState
 
 
@@ -24,16 +24,27 @@ def live_slots(H: MapState):
     return out
 
 
-def chunked_count(conds, size=256):
-    """Count true conditions, as a sum of sums so no single sum is very long."""
-    conds = list(conds)
-    return Sum(Count(conds[j:j + size]) for j in range(0, len(conds), size))
+def chunked_count(conds, fan=32):
+    """Count true conditions as a tree of sums, so no sum is longer than ``fan`` terms.
+
+    Python's compiler recurses once per term of a sum, so one sum of the
+    real-size table's slots would exceed its recursion limit.
+    """
+    return tree_sum([If(c, 1, 0) for c in conds], fan)
+
+
+def tree_sum(terms, fan=32):
+    """Sum ``terms`` as a tree of sums of at most ``fan`` terms each."""
+    terms = list(terms)
+    while len(terms) > fan:
+        terms = [Sum(terms[j:j + fan]) for j in range(0, len(terms), fan)]
+    return Sum(terms)
 
 
 def count_matches(H: MapState):
     """h.count equals the full slots of the table, and the ghost map's size."""
     live = chunked_count(c for _, _, c in live_slots(H))
-    return And(H.count().eq(live), H.count().eq(Sum(H.g_cnt[k] for k in range(H.K))))
+    return And(H.count().eq(live), H.count().eq(tree_sum(H.g_cnt[k] for k in range(H.K))))
 
 
 def no_duplicate(H: MapState):
