@@ -41,6 +41,7 @@ class Builder:
 
     def __init__(self, H: MapState):
         self.H = H
+        self.S = H  # the name spec.patch.PatchTarget reads the state by
         self.cfg = H.cfg
         self.rules: list[Rule] = []
         self._n = 0

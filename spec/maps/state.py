@@ -97,6 +97,11 @@ class MapConfig:
     reseed: bool = True             # hash0 = fastrand() on clear and on a delete that empties the map
     lookup_invariant: bool = True   # include the per-key lookup walk as an invariant (small sizes)
     iter_units: int = 1             # bucket records one mapiternext step examines
+    # Distinct tophash values a key's hash may have (from minTopHash up).  Rules
+    # only compare tophashes for equality, test them against the empty and
+    # evacuated marks (all below minTopHash) and take the low bit of a NaN's,
+    # so keys + 2 values give every collision and parity pattern.  251: all.
+    tophash_values: int = 251
 
     @property
     def nkeys(self) -> int:
@@ -122,6 +127,9 @@ class MapState:
         self.nbmax = 1 << cfg.max_b
         self.no_check = self.nbmax  # noCheck: a bucket index no bucket has
         self.nan = [k.nan for k in cfg.keys]
+        T = MIN_TOP_HASH + cfg.tophash_values - 1  # largest tophash a hash may give
+        if not 2 <= cfg.tophash_values <= 251:
+            raise ValueError(f"tophash_values must be 2..251, got {cfg.tophash_values}")
         C = cfg.max_entries
         V = cfg.max_value
         L = self.layout = Layout()
@@ -147,20 +155,20 @@ class MapState:
         self.ovf = add("overflow", [N], 0, N - 1, "b.overflow: next record of the chain; 0: nil")
         self.home = add("home", [N], 0, 2, "ghost: record is in the current table (1), the old one (2), neither (0)")
         # Hashes under the current seed.
-        self.ktop = add("ktop", [K], MIN_TOP_HASH, 255, "tophash(hash(key))")
+        self.ktop = add("ktop", [K], MIN_TOP_HASH, T, "tophash(hash(key))")
         self.kbit = add("kbit", [K, self.nbits], 0, 1, "bit j of hash(key)")
         # Inputs.
         self.in_key = add("in_key", [], 1, K, "input: key index + 1 of the next operation")
         self.in_val = add("in_val", [], 1, max(1, V), "input: value the next assignment stores")
         self.in_start = add("in_start", [], 0, self.nbmax - 1, "input: fastrand bits that pick it.startBucket")
         self.in_offset = add("in_offset", [], 0, S - 1, "input: fastrand bits that pick it.offset")
-        self.in_top = add("in_top", [], MIN_TOP_HASH, 255, "input: tophash of a NaN key's random hash")
+        self.in_top = add("in_top", [], MIN_TOP_HASH, T, "input: tophash of a NaN key's random hash")
         self.in_bit = add("in_bit", [self.nbits], 0, 1, "input: low bits of a NaN key's random hash")
-        self.in_etop = add("in_etop", [2, self.L * S], MIN_TOP_HASH, 255,
+        self.in_etop = add("in_etop", [2, self.L * S], MIN_TOP_HASH, T,
                            "input: tophash of the random hash evacuate draws for a NaN entry")
         self.in_ebit = add("in_ebit", [2, self.L * S], 0, 1,
                            "input: hash & newbit of the random hash evacuate draws for a NaN entry")
-        self.in_ktop = add("in_ktop", [K], MIN_TOP_HASH, 255, "input: tophash of each key under a new seed")
+        self.in_ktop = add("in_ktop", [K], MIN_TOP_HASH, T, "input: tophash of each key under a new seed")
         self.in_kbit = add("in_kbit", [K, self.nbits], 0, 1, "input: hash bits of each key under a new seed")
         # Iterators (hiter, plus mapiternext's locals while a call is in progress).
         self.it_state = add("it_state", [NI], 0, 3, "0 idle, 1 between mapiternext calls, 2 inside one, 3 done")
