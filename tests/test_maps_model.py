@@ -27,7 +27,7 @@ def nan_model():
 
 
 def test_builtin_map_scenarios_load() -> None:
-    assert builtin_names() == ["s04-iterate-while-growing", "s05-nan-keys"]
+    assert builtin_names() == ["s04-iterate-while-growing", "s05-nan-keys", "s06-iterate-across-grow"]
     sc = load("s04-iterate-while-growing")
     assert sc.config.slots == 2
     assert [k.name for k in sc.config.keys] == ["a", "b", "c"]
