@@ -20,7 +20,7 @@ EXIT_HOLDS, EXIT_VIOLATED, EXIT_ERROR, EXIT_UNKNOWN = 0, 1, 2, 3
 
 
 def narrative(model, trace) -> str:
-    """One line per step: the rule (with the runtime functions it cites) and the slots it changed."""
+    """Render a trace as one line per step: the rule, the runtime functions it cites and the slots it changed."""
     names = model.layout.slot_names()
     lines = []
     for i, (rule_index, st) in enumerate(trace):
@@ -88,7 +88,11 @@ def check(ref: str, patches, properties, max_depth, timeout: float, out_dir: Pat
             entry["trace"], entry["narrative"] = str(stem.with_suffix(".itf.json")), str(stem.with_suffix(".txt"))
         report.append(entry)
     verdicts = {r.verdict for r in results}
-    code = EXIT_VIOLATED if "violated" in verdicts else EXIT_UNKNOWN if "unknown" in verdicts else EXIT_HOLDS
+    code = EXIT_HOLDS
+    if "unknown" in verdicts:
+        code = EXIT_UNKNOWN
+    if "violated" in verdicts:
+        code = EXIT_VIOLATED
     if as_json:
         print(json.dumps({"scenario": sc.name, "path": sc.path, "kind": "map",
                           "patches": [p.name for p in patches], "max_depth": depth, "properties": report,

@@ -39,8 +39,8 @@ def test_list_shows_map_scenarios(capsys) -> None:
 def test_no_olditerator_breaks_iteration(tmp_path, capsys) -> None:
     # evacuate clears the old bucket although the range loop, started before
     # the grow, still walks it: the key in its second slot is never returned.
-    code = main(["check", "s06-iterate-across-grow", "--patch", "no-olditerator", "--out", str(tmp_path),
-                 "--json", "--quiet"])
+    code = main(["check", "s06-iterate-across-grow", "--patch", "no-olditerator", "--timeout", "1800",
+                 "--out", str(tmp_path), "--json", "--quiet"])
     doc = json.loads(capsys.readouterr().out)
     assert code == 1
     (prop,) = doc["properties"]

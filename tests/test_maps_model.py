@@ -80,3 +80,46 @@ def test_s04_holds_at_depth_2() -> None:
     assert {r.property: r.verdict for r in results} == {p.name: "holds" for p in model.properties}
     assert all(r.depth == 2 for r in results)
     assert seconds < 60
+
+
+@pytest.mark.slow
+def test_s04_holds_at_depth_3() -> None:
+    sc = load("s04-iterate-while-growing")
+    model = build_model(sc.config, sc.name)
+    start = time.monotonic()
+    results = bmc.check(model, model.properties, 3, 900)
+    seconds = time.monotonic() - start
+    assert {r.property: r.verdict for r in results} == {p.name: "holds" for p in model.properties}
+    assert all(r.depth == 3 for r in results)
+    assert seconds < 600
+
+
+def test_no_checkbucket_breaks_iteration_concretely() -> None:
+    # A random walk (seed 254) over a model with bucketCnt 2 and up to 16
+    # buckets: a range loop that starts during a doubling reads an
+    # unevacuated old bucket for two new buckets and, without the
+    # checkBucket filter, returns its keys twice.  BMC does not reach this
+    # depth in the default time; the walk shows that the patch takes effect.
+    import random
+
+    from spec.patch import load_patch
+    from spec.maps.state import KeySpec
+
+    cfg = MapConfig(slots=2, max_b=4, chain=4, pool=80, max_value=5, keys=[KeySpec(f"k{i}") for i in range(10)],
+                    load_num=1, load_den=1, ops=("assign", "delete", "iterate"), lookup_invariant=False)
+    model = build_model(cfg, patches=[load_patch("no-checkbucket")])
+    concrete = ConcreteModel(model)
+    rng = random.Random(254)
+    driver = MapDriver(model, concrete, seed=254)
+    violated = []
+    steps = 0
+    while not violated and steps < 40:
+        i = rng.choice(concrete.enabled(driver.state))
+        driver.draw_inputs(driver.state)
+        driver.draw_reseed(driver.state)
+        driver.state = concrete.step(driver.state, i)
+        steps += 1
+        violated = concrete.violated_invariants(driver.state)
+    assert violated == ["iteration"]
+    seen = driver.state[model.state.g_seen.base:model.state.g_seen.base + model.state.K]
+    assert max(seen) == 2
