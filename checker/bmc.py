@@ -61,11 +61,24 @@ class Unrolling:
         self.states: list[list] = []
         self.sels: list = []
         self.writes = [r.writes() for r in model.rules]
-        self.tick_index = next(i for i, r in enumerate(model.rules) if r.name == "tick")
+        self.tick_index = next((i for i, r in enumerate(model.rules) if r.name == "tick"), None)
+        # Slots free in the initial state (within their range) and slots free in
+        # every state (the environment's inputs); every other slot starts at model.init.
+        self.free_init = set(getattr(model, "free_init", ()))
+        self.inputs = set(getattr(model, "inputs", ()))
+        self.ranges = model.layout.slot_ranges()
         s0 = self._fresh(0)
-        for v, x in zip(model.init, s0):
-            self.solver.add(x == v)
+        for v, (x, init) in enumerate(zip(s0, model.init)):
+            if v in self.free_init or v in self.inputs:
+                self._in_range(x, v)
+            else:
+                self.solver.add(x == init)
         self.states.append(s0)
+        self.memos: list[dict] = [{}]
+
+    def _in_range(self, x, v):
+        lo, hi = self.ranges[v]
+        self.solver.add(x >= lo, x <= hi)
 
     def _fresh(self, k):
         return [z3.Int(f"{n}@{k}") for n in self.names]
@@ -88,12 +101,16 @@ class Unrolling:
             for v in self.writes[i]:
                 per_slot[v].append((i, post[v]))
         for v, updates in enumerate(per_slot):
+            if v in self.inputs:
+                self._in_range(nxt[v], v)
+                continue
             term = s[v]
             for i, t in updates:
                 term = z3.If(picks[i], t, term)
             cons.append(nxt[v] == term)
         self.solver.add(*cons)
         self.states.append(nxt)
+        self.memos.append({})
         self.sels.append(picks)
 
     def trace(self, m, k):
@@ -142,7 +159,7 @@ def check(model, props, max_depth: int, timeout_s: float, progress=None, chunk: 
         key = (prop.name, depth)
         if key not in bad:
             if prop.kind == "invariant":
-                bad[key] = z3.Not(bool_term(prop.expr, u.states[depth]))
+                bad[key] = z3.Not(bool_term(prop.expr, u.states[depth], u.memos[depth]))
             elif prop.kind == "starvation":
                 bad[key] = _lasso_term(model, u, depth) if depth > 0 else z3.BoolVal(False)
             else:

@@ -117,6 +117,10 @@ def cmd_list() -> int:
         print(f"{name:24} GOMAXPROCS={sc.gomaxprocs} profile={sc.profile}  {sc.description}")
         if exp:
             print(f"{'':24} expected (real Go): {exp}")
+    from spec.maps import scenario as map_scenario
+    for name in map_scenario.builtin_names():
+        sc = map_scenario.load(name)
+        print(f"{name:24} map, bucketCnt={sc.config.slots}  {sc.description}")
     return EXIT_HOLDS
 
 
@@ -124,6 +128,15 @@ def cmd_check(args) -> int:
     from checker import bmc
     from checker.cfg import missing_yield_points
     from spec.sched.model import build_model
+
+    from spec.maps import scenario as map_scenario
+    if args.scenario and map_scenario.is_map_scenario(args.scenario):
+        from checker import mapcheck
+        try:
+            return mapcheck.check(args.scenario, [load_patch(ref) for ref in args.patches], args.properties,
+                                  args.max_depth, args.timeout, out_dir_from_args(args), args.json, args.quiet)
+        except map_scenario.MapScenarioError as e:
+            raise UsageError(str(e)) from None
 
     sc = scenario_from_args(args)
     out_dir = out_dir_from_args(args)

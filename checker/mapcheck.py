@@ -1,0 +1,111 @@
+"""``gmpcheck check`` for map scenarios: BMC of a map model, verdicts and ITF traces.
+
+The verdicts and exit codes are those of the scheduler scenarios: 0 every
+property holds to the depth, 1 one is violated, 2 invalid input, 3 unknown.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from checker import bmc
+from checker.trace import ITF_DESCRIPTION, state_to_itf, write_atomic
+from spec.maps.model import build_model
+from spec.maps.scenario import load
+
+EXIT_HOLDS, EXIT_VIOLATED, EXIT_ERROR, EXIT_UNKNOWN = 0, 1, 2, 3
+
+
+def narrative(model, trace) -> str:
+    """Render a trace as one line per step: the rule, the runtime functions it cites and the slots it changed."""
+    names = model.layout.slot_names()
+    lines = []
+    for i, (rule_index, st) in enumerate(trace):
+        if rule_index is None:
+            lines.append(f"{i:4}  initial state")
+            continue
+        rule = model.rules[rule_index]
+        prev = trace[i - 1][1]
+        diff = [f"{names[v]}: {a}->{b}" for v, (a, b) in enumerate(zip(prev, st))
+                if a != b and v not in model.inputs]
+        lines.append(f"{i:4}  {rule.label()}  [{rule.cite}]")
+        if diff:
+            lines.append("        " + ", ".join(diff))
+    return "\n".join(lines) + "\n"
+
+
+def to_itf(model, sc, result, scenario_text: str) -> dict:
+    states = []
+    for i, (rule_index, st) in enumerate(result.trace):
+        meta = {"index": i}
+        if rule_index is not None:
+            rule = model.rules[rule_index]
+            meta.update({"rule": rule.name, "params": rule.params, "label": rule.label()})
+        states.append({"#meta": meta, **state_to_itf(model, st)})
+    return {
+        "#meta": {"format": "ITF", "format-description": ITF_DESCRIPTION, "source": sc.path,
+                  "description": f"counterexample to {result.property} in map scenario {sc.name}",
+                  "tool": "gmpcheck", "kind": "map", "scenario": sc.name, "scenario_toml": scenario_text,
+                  "property": result.property, "verdict": result.verdict, "length": result.depth,
+                  "patches": [p.name if p.source == "built-in" else p.source for p in model.patches]},
+        "vars": list(model.layout.fields),
+        "states": states,
+    }
+
+
+def check(ref: str, patches, properties, max_depth, timeout: float, out_dir: Path, as_json: bool,
+          quiet: bool) -> int:
+    sc = load(ref)
+    model = build_model(sc.config, sc.name, patches)
+    names = properties or sc.properties or [p.name for p in model.properties]
+    unknown = [n for n in names if n not in {p.name for p in model.properties}]
+    if unknown:
+        print(f"gmpcheck: --property: unknown property {unknown[0]!r}; this scenario has "
+              f"{', '.join(p.name for p in model.properties)}", file=sys.stderr)
+        return EXIT_ERROR
+    props = [model.property(n) for n in names]
+    depth = sc.max_depth if max_depth is None else max_depth
+
+    def progress(d, md, pending, seconds):
+        if not quiet:
+            print(f"bmc: depth {d}/{md}, {len(pending)} pending, {seconds:.1f} s", file=sys.stderr)
+
+    t0 = time.monotonic()
+    results = bmc.check(model, props, depth, timeout, progress)
+    report = []
+    text = Path(sc.path).read_text()
+    for res in results:
+        entry = {"property": res.property, "verdict": res.verdict, "depth": res.depth,
+                 "seconds": round(res.seconds, 3), "summary": res.summary(), "trace": None, "narrative": None}
+        if res.verdict == "violated":
+            out_dir.mkdir(parents=True, exist_ok=True)
+            stem = out_dir / f"{sc.name}.{res.property}"
+            write_atomic(stem.with_suffix(".itf.json"), json.dumps(to_itf(model, sc, res, text), indent=1))
+            write_atomic(stem.with_suffix(".txt"), narrative(model, res.trace))
+            entry["trace"], entry["narrative"] = str(stem.with_suffix(".itf.json")), str(stem.with_suffix(".txt"))
+        report.append(entry)
+    verdicts = {r.verdict for r in results}
+    code = EXIT_HOLDS
+    if "unknown" in verdicts:
+        code = EXIT_UNKNOWN
+    if "violated" in verdicts:
+        code = EXIT_VIOLATED
+    if as_json:
+        print(json.dumps({"scenario": sc.name, "path": sc.path, "kind": "map",
+                          "patches": [p.name for p in patches], "max_depth": depth, "properties": report,
+                          "seconds": round(time.monotonic() - t0, 3), "exit_code": code}, indent=2))
+        return code
+    print(f"map scenario {sc.name} ({sc.path})\n{len(model.rules)} rule instances, "
+          f"{model.layout.size} state slots")
+    for patch in patches:
+        print(f"patch {patch.name}: {patch.description}")
+    width = max(len(r.property) for r in results)
+    for res, entry in zip(results, report):
+        print(f"{res.property:{width}}  {res.summary()}")
+        if entry["trace"]:
+            print(f"{'':{width}}  trace: {entry['trace']}  narrative: {entry['narrative']}")
+    print(f"verdict: {['holds', 'violated', 'error', 'unknown'][code]}")
+    return code
