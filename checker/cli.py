@@ -261,8 +261,8 @@ def result_entry(model, res, out_dir: Path) -> dict:
 
 
 def cmd_patches() -> int:
-    for name, patch in sorted(builtin_patches().items()):
-        print(f"{name:22} {patch.description}")
+    for name, patch in sorted(builtin_patches().items(), key=lambda kv: (kv[1].model, kv[0])):
+        print(f"{name:22} {patch.model:6} {patch.description}")
     return EXIT_HOLDS
 
 

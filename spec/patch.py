@@ -49,6 +49,7 @@ class Patch:
     description: str
     apply: Callable
     source: str  # "built-in" or the file's path
+    model: str = "sched"  # the model it changes: "sched" or "maps"
 
     def __str__(self) -> str:
         return self.name

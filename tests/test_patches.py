@@ -30,9 +30,13 @@ def run_cli(capsys, *argv):
 # -- the interface ---------------------------------------------------------------
 
 def test_builtin_patch_names():
-    assert sorted(builtin_patches()) == ["gosched-in-pollwait", "no-fairness-61", "no-inherit-time",
+    by_model = {}
+    for name, patch in builtin_patches().items():
+        by_model.setdefault(patch.model, []).append(name)
+    assert sorted(by_model["sched"]) == ["gosched-in-pollwait", "no-fairness-61", "no-inherit-time",
                                          "no-runnext-steal", "no-runqputslow", "no-spinning-recheck",
                                          "no-sysmon-preempt"]
+    assert sorted(by_model["maps"]) == ["evacuate-all-at-once", "no-checkbucket", "no-olditerator"]
 
 
 def test_patch_file_removes_and_wraps(tmp_path):
@@ -134,7 +138,7 @@ def test_patches_command_lists_builtins(capsys):
     code, out, _ = run_cli(capsys, "patches")
     assert code == 0
     assert len(out.splitlines()) == len(builtin_patches())
-    assert out.startswith("gosched-in-pollwait")
+    assert out.startswith("evacuate-all-at-once")
 
 
 # -- the mutations ------------------------------------------------------------

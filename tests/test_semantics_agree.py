@@ -76,8 +76,7 @@ body = [{ loop = ["netread 2", "compute"] }]
 # Two Ps with little work, so Ps go idle.  The walks reach stopm, netpoll
 # waking for a timer, stealing a due timer or another P's runnext, and a
 # stop-the-world that stops an idle P.  A system call also ends after sysmon
-# retook its P, and the G takes an idle P.  A network reader wakes the M blocked
-# in netpoll, or is found by a P's own non-blocking poll.
+# retook its P, and the G takes an idle P.
 SPARSE_P2 = """
 name = "sparse-p2"
 gomaxprocs = 2
@@ -98,13 +97,31 @@ body = [{ loop = ["send ping", "sleep 2"] }]
 [[goroutine]]
 name = "ponger"
 body = [{ loop = ["recv ping"] }]
+"""
+
+# Network readers and a sleeper on two Ps: a P's own non-blocking poll finds
+# the readers when both Ps are busy, and the M blocked in netpoll wakes for
+# them when a P is idle.
+NET_P2 = """
+name = "net-p2"
+gomaxprocs = 2
+
+[model]
+timeslice_ticks = 2
+runq_size = 4
+bound = 6
+
+[[goroutine]]
+name = "worker"
+body = [{ loop = ["compute", "sleep 1"] }]
 
 [[goroutine]]
 name = "reader"
-body = [{ loop = ["netread 1"] }]
+count = 2
+body = [{ loop = ["netread 2", "compute"] }]
 """
 
-CUSTOM = {"mixed-p2": MIXED_P2, "sparse-p2": SPARSE_P2}
+CUSTOM = {"mixed-p2": MIXED_P2, "sparse-p2": SPARSE_P2, "net-p2": NET_P2}
 
 # A tick in which sysmon takes a P out of _Psyscall (retake, then handoffp or
 # pidleput).  It is a case of the tick rule, not a rule of its own.
@@ -225,7 +242,7 @@ def test_custom_semantics_agree():
     took every rule of their models at least once, so no rule is left unchecked."""
     checked: set[str] = set()
 
-    @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(scenario=st.sampled_from(sorted(CUSTOM)), profile=st.sampled_from(PROFILES),
            asyncpreemptoff=st.booleans(), data=st.data())
     def check(scenario, profile, asyncpreemptoff, data):

@@ -43,11 +43,11 @@ def _evacuate_all_at_once(model):
 PATCHES = [
     Patch("no-checkbucket",
           "mapiternext does not skip old-bucket entries bound for the other new bucket while growing",
-          _no_checkbucket, "built-in"),
+          _no_checkbucket, "built-in", "maps"),
     Patch("no-olditerator",
           "evacuate clears evacuated old buckets even when an iterator may still use them",
-          _no_olditerator, "built-in"),
+          _no_olditerator, "built-in", "maps"),
     Patch("evacuate-all-at-once",
           "hashGrow evacuates every old bucket at once instead of incrementally in growWork",
-          _evacuate_all_at_once, "built-in"),
+          _evacuate_all_at_once, "built-in", "maps"),
 ]
