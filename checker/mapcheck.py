@@ -82,10 +82,11 @@ def check(ref: str, patches, properties, max_depth, timeout: float, out_dir: Pat
                  "seconds": round(res.seconds, 3), "summary": res.summary(), "trace": None, "narrative": None}
         if res.verdict == "violated":
             out_dir.mkdir(parents=True, exist_ok=True)
-            stem = out_dir / f"{sc.name}.{res.property}"
-            write_atomic(stem.with_suffix(".itf.json"), json.dumps(to_itf(model, sc, res, text), indent=1))
-            write_atomic(stem.with_suffix(".txt"), narrative(model, res.trace))
-            entry["trace"], entry["narrative"] = str(stem.with_suffix(".itf.json")), str(stem.with_suffix(".txt"))
+            itf_path = out_dir / f"{sc.name}.{res.property}.itf.json"
+            text_path = out_dir / f"{sc.name}.{res.property}.txt"
+            write_atomic(itf_path, json.dumps(to_itf(model, sc, res, text), indent=1))
+            write_atomic(text_path, narrative(model, res.trace))
+            entry["trace"], entry["narrative"] = str(itf_path), str(text_path)
         report.append(entry)
     verdicts = {r.verdict for r in results}
     code = EXIT_HOLDS
