@@ -298,9 +298,9 @@ def worst_wait(model, max_depth: int, timeout_s: float) -> WorstWait:
 
     ``model`` must be built with a bound of at least ``max_depth`` ticks, so no
     wait counter saturates within the depth.  One unrolling to ``max_depth``
-    is asked repeatedly whether some G waits longer than the longest wait found
-    so far; each answer raises the bar to the wait in the new witness, and
-    the first unsat answer makes it exact.
+    is queried repeatedly for a G that waits longer than the longest wait found
+    so far.  Each sat result raises the bar to the wait in its witness, and the
+    first unsat result makes the figure exact.
     """
     S = model.state
     if S.bound < max_depth:

@@ -314,7 +314,12 @@ def cmd_compare(args) -> int:
                      "victim": entry["victim"] if entry else None,
                      "trace": entry["trace"] if entry else None,
                      "narrative": entry["narrative"] if entry else None})
-    code = EXIT_VIOLATED if broken else EXIT_UNKNOWN if undecided else EXIT_HOLDS
+    if broken:
+        code = EXIT_VIOLATED
+    elif undecided:
+        code = EXIT_UNKNOWN
+    else:
+        code = EXIT_HOLDS
 
     if args.json:
         doc = {"scenario": sc.name, "path": sc.path, "profile": before_model.profile.name,

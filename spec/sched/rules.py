@@ -115,8 +115,8 @@ class Builder:
         """runtime/proc.go: injectglist (Go 1.19 and 1.27) of every ready network G but ``skip``
         (an expression: a G reference, or 0 for none).
 
-        With a P (``p`` not None): as many Gs as there are idle Ps go to the
-        global queue, and that many idle Ps get an M (startIdle); the rest go to
+        With a P (``p`` not None), as many Gs as there are idle Ps go to the
+        global queue and that many idle Ps get an M (startIdle).  The rest go to
         the tail of P p's ring.  Without a P (sysmon): all go to the global queue.
         The Gs are taken in G order (see first_net_ready).
         """
@@ -202,7 +202,7 @@ class Builder:
                      "(pidleget), runs the first ready G and injectglist()s the others.")
 
     def sysmon_netpoll(self):
-        """runtime/proc.go: sysmon polls the network when nobody has for 10 ms (forcePreemptNS,
+        """runtime/proc.go: sysmon polls the network when no M has polled it for 10 ms (forcePreemptNS,
         the same number of ticks as the time slice) and injects what it finds, without a P."""
         S = self.S
         if not S.network:
@@ -328,7 +328,7 @@ class Builder:
 
         The rule is not urgent: other Ps' goroutines may ready a G between the
         release of the P and the re-check, and a wakep in that window sees
-        nmspinning > 0 and starts no M.  The tick waits for the re-check.
+        nmspinning > 0 and so starts no M.  The tick waits for the re-check.
         """
         S = self.S
         work = Or(*[self.has_stealable_work(q) for q in range(S.nP)])
@@ -361,7 +361,7 @@ class Builder:
                  "put the rest in the local ring.")
 
     def has_stealable_work(self, q, runnext=True):
-        """P q's ring is not empty, or (when ``runnext``) its runnext holds a G (runtime/proc.go: runqempty)."""
+        """P q's ring is not empty, or (when ``runnext``) its runnext contains a G (runtime/proc.go: runqempty)."""
         S = self.S
         return Neg(S.runq_empty(q)) if runnext else S.rlen(q) > 0
 
