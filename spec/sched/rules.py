@@ -327,7 +327,7 @@ class Builder:
         """An M that stopped spinning re-checks every run queue before it sleeps.
 
         The rule is not urgent: other Ps' goroutines may ready a G between the
-        release of the P and the re-check, and a wakep in that window sees
+        release of the P and the re-check, and a wakep in that window reads
         nmspinning > 0 and so starts no M.  The tick waits for the re-check.
         """
         S = self.S
