@@ -10,7 +10,7 @@ from checker.cli import main
 
 
 def test_map_scenario_holds_exit_0(tmp_path, capsys) -> None:
-    code = main(["check", "s04-iterate-while-growing", "--max-depth", "1", "--out", str(tmp_path), "--json",
+    code = main(["check", "map-iter-grow", "--max-depth", "1", "--out", str(tmp_path), "--json",
                  "--quiet"])
     doc = json.loads(capsys.readouterr().out)
     assert code == 0
@@ -31,22 +31,22 @@ def test_map_scenario_bad_file_exit_2(tmp_path, capsys) -> None:
 def test_list_shows_map_scenarios(capsys) -> None:
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    assert "s05-nan-keys" in out
-    assert "s06-iterate-across-grow" in out
+    assert "map-nan-keys" in out
+    assert "map-iter-old-buckets" in out
 
 
 @pytest.mark.slow
 def test_no_olditerator_breaks_iteration(tmp_path, capsys) -> None:
     # evacuate clears the old bucket although the range loop, started before
     # the grow, still walks it: the key in its second slot is never returned.
-    code = main(["check", "s06-iterate-across-grow", "--patch", "no-olditerator", "--timeout", "1800",
+    code = main(["check", "map-iter-old-buckets", "--patch", "no-olditerator", "--timeout", "1800",
                  "--out", str(tmp_path), "--json", "--quiet"])
     doc = json.loads(capsys.readouterr().out)
     assert code == 1
     (prop,) = doc["properties"]
     assert prop["verdict"] == "violated"
     assert prop["depth"] == 6
-    itf = json.loads((tmp_path / "s06-iterate-across-grow.iteration.itf.json").read_text())
+    itf = json.loads((tmp_path / "map-iter-old-buckets.iteration.itf.json").read_text())
     labels = [s["#meta"].get("rule") for s in itf["states"][1:]]
     assert labels.count("mapassign") == 3
     assert labels[2] == "mapiterinit"

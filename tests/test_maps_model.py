@@ -13,12 +13,12 @@ from spec.maps.model import build_model
 from spec.maps.scenario import builtin_names, load
 from spec.maps.state import MapConfig
 
-ZERO, NAN = 0, 1  # key indices of s05-nan-keys
+ZERO, NAN = 0, 1  # key indices of map-nan-keys
 
 
 @pytest.fixture(scope="module")
 def nan_model():
-    sc = load("s05-nan-keys")
+    sc = load("map-nan-keys")
     cfg = sc.config
     # Larger than the BMC sizes, so a run of operations fits.
     big = MapConfig(**{**cfg.__dict__, "max_b": 3, "chain": 4, "pool": 40, "max_entries": 4})
@@ -27,8 +27,8 @@ def nan_model():
 
 
 def test_builtin_map_scenarios_load() -> None:
-    assert builtin_names() == ["s04-iterate-while-growing", "s05-nan-keys", "s06-iterate-across-grow"]
-    sc = load("s04-iterate-while-growing")
+    assert builtin_names() == ["map-iter-grow", "map-iter-old-buckets", "map-nan-keys"]
+    sc = load("map-iter-grow")
     assert sc.config.slots == 2
     assert [k.name for k in sc.config.keys] == ["a", "b", "c"]
     assert sc.expect["iteration"] == "holds"
@@ -71,8 +71,8 @@ def test_nan_range_across_grow_and_deletes(nan_model, seed: int) -> None:
     assert d.violated() == []
 
 
-def test_s04_holds_at_depth_2() -> None:
-    sc = load("s04-iterate-while-growing")
+def test_map_iter_grow_holds_at_depth_2() -> None:
+    sc = load("map-iter-grow")
     model = build_model(sc.config, sc.name)
     start = time.monotonic()
     results = bmc.check(model, model.properties, 2, 120)
@@ -83,8 +83,8 @@ def test_s04_holds_at_depth_2() -> None:
 
 
 @pytest.mark.slow
-def test_s04_holds_at_depth_3() -> None:
-    sc = load("s04-iterate-while-growing")
+def test_map_iter_grow_holds_at_depth_3() -> None:
+    sc = load("map-iter-grow")
     model = build_model(sc.config, sc.name)
     start = time.monotonic()
     results = bmc.check(model, model.properties, 3, 900)

@@ -2,7 +2,7 @@
 
 ```toml
 kind = "map"                      # marks a map scenario
-name = "s04-iterate-while-growing"
+name = "map-iter-grow"
 description = "..."
 max_depth = 4                     # BMC depth in steps
 properties = ["iteration"]        # optional; default: every property
