@@ -120,7 +120,9 @@ def cmd_list() -> int:
     from spec.maps import scenario as map_scenario
     for name in map_scenario.builtin_names():
         sc = map_scenario.load(name)
-        print(f"{name:24} map, bucketCnt={sc.config.slots}  {sc.description}")
+        shape = (f"map, {sc.writers.memory} memory, two writers" if sc.writers is not None
+                 else f"map, bucketCnt={sc.config.slots}")
+        print(f"{name:24} {shape}  {sc.description}")
     return EXIT_HOLDS
 
 
@@ -134,7 +136,8 @@ def cmd_check(args) -> int:
         from checker import mapcheck
         try:
             return mapcheck.check(args.scenario, [load_patch(ref) for ref in args.patches], args.properties,
-                                  args.max_depth, args.timeout, out_dir_from_args(args), args.json, args.quiet)
+                                  args.max_depth, args.timeout, out_dir_from_args(args), args.json, args.quiet,
+                                  args.profile)
         except map_scenario.MapScenarioError as e:
             raise UsageError(str(e)) from None
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from checker import bmc
 from checker.trace import ITF_DESCRIPTION, state_to_itf, write_atomic
-from spec.maps.model import build_model
+from spec.maps.model import build_for
 from spec.maps.scenario import load
+from spec.maps.writers import diameter
 
 EXIT_HOLDS, EXIT_VIOLATED, EXIT_ERROR, EXIT_UNKNOWN = 0, 1, 2, 3
 
@@ -50,6 +51,7 @@ def to_itf(model, sc, result, scenario_text: str) -> dict:
                   "description": f"counterexample to {result.property} in map scenario {sc.name}",
                   "tool": "gmpcheck", "kind": "map", "scenario": sc.name, "scenario_toml": scenario_text,
                   "property": result.property, "verdict": result.verdict, "length": result.depth,
+                  "profile": getattr(model.config, "profile", "go1.19"),
                   "patches": [p.name if p.source == "built-in" else p.source for p in model.patches]},
         "vars": list(model.layout.fields),
         "states": states,
@@ -57,9 +59,9 @@ def to_itf(model, sc, result, scenario_text: str) -> dict:
 
 
 def check(ref: str, patches, properties, max_depth, timeout: float, out_dir: Path, as_json: bool,
-          quiet: bool) -> int:
+          quiet: bool, profile: str | None = None) -> int:
     sc = load(ref)
-    model = build_model(sc.config, sc.name, patches)
+    model = build_for(sc, patches, profile)
     names = properties or sc.properties or [p.name for p in model.properties]
     unknown = [n for n in names if n not in {p.name for p in model.properties}]
     if unknown:
@@ -82,8 +84,9 @@ def check(ref: str, patches, properties, max_depth, timeout: float, out_dir: Pat
                  "seconds": round(res.seconds, 3), "summary": res.summary(), "trace": None, "narrative": None}
         if res.verdict == "violated":
             out_dir.mkdir(parents=True, exist_ok=True)
-            itf_path = out_dir / f"{sc.name}.{res.property}.itf.json"
-            text_path = out_dir / f"{sc.name}.{res.property}.txt"
+            stem = sc.name if sc.writers is None else f"{sc.name}.{model.config.profile}"
+            itf_path = out_dir / f"{stem}.{res.property}.itf.json"
+            text_path = out_dir / f"{stem}.{res.property}.txt"
             write_atomic(itf_path, json.dumps(to_itf(model, sc, res, text), indent=1))
             write_atomic(text_path, narrative(model, res.trace))
             entry["trace"], entry["narrative"] = str(itf_path), str(text_path)
@@ -101,6 +104,10 @@ def check(ref: str, patches, properties, max_depth, timeout: float, out_dir: Pat
         return code
     print(f"map scenario {sc.name} ({sc.path})\n{len(model.rules)} rule instances, "
           f"{model.layout.size} state slots")
+    if sc.writers is not None:
+        cfg = model.config
+        print(f"two writers, {cfg.memory} memory, flag released as in {cfg.profile}; every run has at most "
+              f"{diameter(cfg)} steps, so holds at depth {diameter(cfg)} covers them all")
     for patch in patches:
         print(f"patch {patch.name}: {patch.description}")
     width = max(len(r.property) for r in results)

@@ -16,14 +16,16 @@ inside the call.
 Every map operation is atomic with respect to the others, as it is for one
 goroutine.  NOTE: the hashWriting checks ("concurrent map writes", "concurrent
 map iteration and map write", "concurrent map read and map write") are in the
-rules as the runtime makes them, but with one goroutine and atomic operations
-the flag is never set when another operation starts, so they never fire.
+rules as the runtime makes them (spec.maps.writeflag), but with one goroutine
+and atomic operations the flag is never set when another operation starts,
+so they never fire.  spec.maps.writers checks the protocol with two writers.
 """
 
 from __future__ import annotations
 
 from spec.lang import (FALSE, TRUE, And, Const, If, Local, Min, Neg, Or, Proc, Rule, call, lift,
                        set_, when, Bind)
+from spec.maps import writeflag
 from spec.maps.state import (BOUND_B, BOUND_CHAIN, BOUND_POOL, EMPTY_ONE, EMPTY_REST, EVACUATED_EMPTY,
                              EVACUATED_X, EVACUATED_Y, FATAL_ITER_WRITE, FATAL_READ_WRITE, FATAL_WRITES,
                              IT_BETWEEN, IT_DONE, IT_IDLE, IT_IN_NEXT, MapState)
@@ -462,7 +464,7 @@ class Builder:
             body.append(when(store, [set_(H.top[ins_rec, ins_i], top), set_(H.key[ins_rec, ins_i], kv),
                                      set_(H.val[ins_rec, ins_i], v), set_(H.count(), H.count() + 1)]))
             body += self.ghost_assign(kv, v)
-            out.append(when(H.f_writing().eq(1), [set_(H.fatal(), FATAL_WRITES)], body))
+            out.append(when(writeflag.entry_fatal(H.f_writing()), [set_(H.fatal(), FATAL_WRITES)], body))
             # A NaN key is assigned at most max_entries times (the ghost count's range).
             guard = And(self.quiet(), Or(Neg(H.is_nan(kv)), H.g_cnt[H.kix(kv)] < self.cfg.max_entries))
             self.rules.append(Rule("mapassign", params, guard, out, doc=(
@@ -509,7 +511,7 @@ class Builder:
             body.append(when(found, [set_(H.count(), H.count() - 1),
                                      when(H.count().eq(0), self.reseed())]))
             out.append(when(H.count().ne(0), [
-                when(H.f_writing().eq(1), [set_(H.fatal(), FATAL_WRITES)], body)]))
+                when(writeflag.entry_fatal(H.f_writing()), [set_(H.fatal(), FATAL_WRITES)], body)]))
             out += self.ghost_delete(kv)
             self.rules.append(Rule("mapdelete", params, self.quiet(), out, doc=(
                 "delete(m, k): mapdelete (mapdelete_fast64 for uint64 keys): growWork if growing; mark "
@@ -528,7 +530,7 @@ class Builder:
             wrong = Or(Neg(found.eq(If(expect, 1, 0))), And(found, value.ne(H.g_val[ix])))
             body = [set_(H.acc_found(), found), set_(H.acc_val(), value),
                     when(wrong, [set_(H.g_accbad(), 1)])]
-            out2 = [when(H.f_writing().eq(1), [set_(H.fatal(), FATAL_READ_WRITE)], out + body)]
+            out2 = [when(writeflag.entry_fatal(H.f_writing()), [set_(H.fatal(), FATAL_READ_WRITE)], out + body)]
             self.rules.append(Rule("mapaccess", params, self.quiet(), out2, doc=(
                 "v, ok := m[k]: mapaccess2: look in the key's old bucket while it is not evacuated, "
                 "else in the current bucket; stop at emptyRest"),
@@ -548,7 +550,7 @@ class Builder:
                    set_(H.it_bucket[it], start), set_(H.it_wrapped[it], 0), set_(H.it_bptr[it], 0),
                    set_(H.it_i[it], 0), set_(H.it_check[it], H.no_check),
                    set_(H.f_iterator(), 1), set_(H.f_olditerator(), 1),
-                   when(H.f_writing().eq(1), [set_(H.fatal(), FATAL_ITER_WRITE)]),
+                   when(writeflag.entry_fatal(H.f_writing()), [set_(H.fatal(), FATAL_ITER_WRITE)]),
                    set_(H.it_state[it], IT_IN_NEXT)]
             body = ghost + [when(H.count().eq(0), [set_(H.it_state[it], IT_DONE)], run)]
             guard = And(self.quiet(), Or(H.it_state[it].eq(IT_IDLE), H.it_state[it].eq(IT_DONE)))
@@ -563,7 +565,7 @@ class Builder:
             out: list = []
             start = H.it_state[it].eq(IT_BETWEEN)
             body = self.iter_step(it)
-            out.append(when(And(start, H.f_writing().eq(1)), [set_(H.fatal(), FATAL_ITER_WRITE)], body))
+            out.append(when(And(start, writeflag.entry_fatal(H.f_writing())), [set_(H.fatal(), FATAL_ITER_WRITE)], body))
             others = [H.it_state[j].ne(IT_IN_NEXT) for j in range(H.NI) if j != it]
             guard = And(H.fatal().eq(0), H.bounds().eq(0), *others,
                         Or(H.it_state[it].eq(IT_BETWEEN), H.it_state[it].eq(IT_IN_NEXT)))
@@ -654,7 +656,7 @@ class Builder:
                 call(clear_array, H.buckets(), nb),
                 call(self.set_homes("release_homes", {1: 0, 2: 0})),
                 call(self.mark_array(), H.buckets(), nb)]
-        out = [when(H.count().ne(0), [when(H.f_writing().eq(1), [set_(H.fatal(), FATAL_WRITES)], body)])] + ghost
+        out = [when(H.count().ne(0), [when(writeflag.entry_fatal(H.f_writing()), [set_(H.fatal(), FATAL_WRITES)], body)])] + ghost
         self.rules.append(Rule("mapclear", {}, self.quiet(), out, doc=(
             "for k := range m { delete(m, k) }, which the compiler turns into mapclear: drop the old "
             "buckets and every overflow bucket, zero the bucket array in place, reset count, "

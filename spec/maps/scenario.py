@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from spec.maps.state import OPS, KeySpec, MapConfig
+from spec.maps.writeflag import RELEASE
+from spec.maps.writers import MEMORY, WritersConfig, diameter
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "scenarios"
 
@@ -61,10 +63,11 @@ class MapScenario:
     name: str
     path: str
     description: str
-    config: MapConfig
+    config: MapConfig | None                 # None for a [writers] scenario
     max_depth: int
     properties: list[str] = field(default_factory=list)
     expect: dict[str, str] = field(default_factory=dict)
+    writers: WritersConfig | None = None     # set: the two-writer model of spec.maps.writers
 
 
 def is_map_scenario(path: str) -> bool:
@@ -99,6 +102,8 @@ def parse(doc: dict, path: str) -> MapScenario:
 
     if doc.get("kind") != "map":
         raise err("kind", 'missing; a map scenario sets kind = "map"')
+    if "writers" in doc:
+        return parse_writers(doc, path, err)
     m = doc.get("map", {})
     kw = {}
     for name, typ in MAP_FIELDS.items():
@@ -136,6 +141,36 @@ def parse(doc: dict, path: str) -> MapScenario:
     cfg = MapConfig(keys=keys, ops=ops, tophash_values=len(keys) + 2, lookup_invariant=True, **kw)
     return MapScenario(doc.get("name", Path(path).stem), path, doc.get("description", ""), cfg, depth,
                        list(doc.get("properties", [])), dict(doc.get("expect", {})))
+
+
+WRITERS_FIELDS = {"goroutines", "memory", "profile"}
+
+
+def parse_writers(doc: dict, path: str, err) -> MapScenario:
+    """A scenario of goroutines writing one map at once (spec.maps.writers)."""
+    w = doc["writers"]
+    if not isinstance(w, dict):
+        raise err("writers", "expected a table [writers]")
+    extra = sorted(set(doc) & {"map", "key"})
+    if extra:
+        raise err(extra[0], "not used with [writers]; the two-writer model has no buckets or keys")
+    unknown = sorted(set(w) - WRITERS_FIELDS)
+    if unknown:
+        raise err(f"writers.{unknown[0]}", f"unknown field; known: {sorted(WRITERS_FIELDS)}")
+    if w.get("goroutines", 2) != 2:
+        raise err("writers.goroutines", f"expected 2 (the model has two writers), got {w['goroutines']!r}")
+    memory = w.get("memory", "sc")
+    if memory not in MEMORY:
+        raise err("writers.memory", f"expected one of {list(MEMORY)}, got {memory!r}")
+    profile = w.get("profile", "go1.19")
+    if profile not in RELEASE:
+        raise err("writers.profile", f"expected one of {sorted(RELEASE)}, got {profile!r}")
+    cfg = WritersConfig(2, memory, profile)
+    depth = doc.get("max_depth", diameter(cfg))
+    if not isinstance(depth, int) or depth < 0:
+        raise err("max_depth", f"expected a non-negative int, got {depth!r}")
+    return MapScenario(doc.get("name", Path(path).stem), path, doc.get("description", ""), None, depth,
+                       list(doc.get("properties", [])), dict(doc.get("expect", {})), cfg)
 
 
 def builtin_names() -> list[str]:
