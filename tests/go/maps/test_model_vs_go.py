@@ -32,7 +32,7 @@ from spec.maps.state import KeySpec, MapConfig
 
 pytestmark = pytest.mark.realgo
 
-SEQUENCES_PER_KIND = 20
+SEQUENCES_PER_KIND = 34  # 3 kinds x 2 key types x 34 = 204 sequences under -m slow
 KEY_TABLE = 400
 MAX_VALUE = 1000
 
