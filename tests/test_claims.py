@@ -77,3 +77,13 @@ def test_range_map_loop_preemptible_with_two_ps():
     model = build_model(load_builtin("range-map-p2"), "go1.13")
     [res] = bmc.check(model, [model.property("starvation")], 24, 600)
     assert res.verdict == "holds"
+
+
+def test_concurrent_map_writes_can_go_undetected(capsys, tmp_path):
+    code = main(["check", "map-concurrent-writes-tso", "--property", "detected", "--out", str(tmp_path), "--json"])
+    assert code == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["properties"][0]["verdict"] == "violated"
+    assert report["properties"][0]["depth"] == 10
+    code = main(["check", "map-concurrent-writes", "--property", "detected", "--json"])
+    assert code == 0
