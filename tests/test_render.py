@@ -456,3 +456,18 @@ def test_curated_pictures_regenerate(path):
     stem = path.name.removesuffix(".itf.json")
     for suffix, text in views.items():
         assert (path.parent / f"{stem}{suffix}").read_text() == text, f"{stem}{suffix} is stale"
+
+
+def test_explain_names_a_function_for_every_rule():
+    """Every rule of every built-in scheduler scenario maps to a runtime function, or to user code."""
+    from checker.render.explain import runtime_line
+    from spec.scenario import builtin_names, load_builtin
+    from spec.sched.model import build_model
+    lines = {}
+    for name in builtin_names():
+        for profile in ("go1.13", "go1.19", "go1.27"):
+            for rule in build_model(load_builtin(name), profile, False, []).rules:
+                lines[rule.name] = runtime_line(rule)
+    assert not [r for r, line in lines.items() if "names no function" in line]
+    assert lines["netpoll(block)"] == "findRunnable in runtime/proc.go"
+    assert lines["runqsteal(runnext)"] == "stealWork, runqgrab in runtime/proc.go"

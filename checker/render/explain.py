@@ -18,7 +18,7 @@ from spec.sched.ops import is_preemption_point
 
 CITATION = re.compile(r"(runtime/[\w/]+\.go)(?::\s*([^;()]*))?")
 VERSIONED = re.compile(r"\b1\.\d+:\s*([A-Za-z_]\w{3,})")
-LEADING = re.compile(r"^([A-Za-z_]\w*)(?:'s)? (?:step|last round)\b")
+LEADING = re.compile(r"^([A-Za-z_]\w*)(?:'s\b| (?:step|last round)\b)")
 NOT_FUNCTIONS = {"Go", "all", "and", "in", "the", "if", "either", "then", "with"}
 USER_CODE = {"compute", "call", "inline-call", "range-map"}
 
