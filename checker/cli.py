@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("program", help="a Go source file")
     x.add_argument("--profile", choices=PROFILES, help="profile written into the scenario (default: go1.19)")
     x.add_argument("-o", "--output", metavar="FILE", help="write the TOML to FILE instead of stdout")
+    x.add_argument("--quiet", action="store_true", help="no warnings or notes on stderr")
     add_go_options(x)
 
     k = sub.add_parser("compare", help="check a scenario with and without a patch and compare the verdicts")

@@ -39,7 +39,7 @@ def victim_lines(scenario, prop: str, victim: str, static) -> list[str]:
     where = created_at(scenario, kind)
     if where is None:
         return []
-    how = "created here" if "created" in scenario.positions.get(kind, {}) else "its function"
+    how = "created here" if "created" in scenario.positions.get(kind, {}) else f"func {kind}"
     if prop == "starvation":
         what = "starves: it is ready in every state of a repeating schedule and never runs"
     else:
@@ -48,7 +48,7 @@ def victim_lines(scenario, prop: str, victim: str, static) -> list[str]:
     for m in static:
         table = scenario.positions.get(m.goroutine, {})
         if "loop" in table:
-            started = f", started at {table['created']}" if "created" in table else ""
+            started = f" (started at {table['created']})" if "created" in table else ""
             lines.append(f"{table['loop']}: note: goroutine {m.goroutine}{started} runs this loop, which "
                          f"has no preemption point under {m.profile}")
     return lines

@@ -61,7 +61,7 @@ def syntax_error(display: str, root) -> str | None:
         return None
     line, col = bad.start_point[0] + 1, bad.start_point[1] + 1
     if bad.is_missing:
-        return f"{display}:{line}:{col}: syntax error: missing {bad.type!r}"
+        return f"{display}:{line}:{col}: syntax error: expected {bad.type} here"
     snippet = " ".join(bad.text.decode("utf-8", errors="replace").split())[:30]
     return f"{display}:{line}:{col}: syntax error: unexpected {snippet!r}"
 

@@ -709,7 +709,13 @@ class Translator:
         if not self.inline.guessed:
             if site in self.inline.sites:
                 return "inline-call", "inlined by the compiler"
+            if local_node is not None and self.is_leaf(local_node):
+                return "inline-call", "not inlined, but a leaf function: no stack check"
             return "call", "not inlined by the compiler"
+        if local_node is not None and self.is_leaf(local_node):
+            self.guesses.append(f"{self.display}:{site[0]}:{site[1]}: {name}: inline-call (leaf function: "
+                                f"no stack check)")
+            return "inline-call", "leaf function: no stack check"
         if local_node is None:
             kind = "call"
         else:
@@ -721,6 +727,32 @@ class Translator:
                                                   pragmas) else "call"
         self.guesses.append(f"{self.display}:{site[0]}:{site[1]}: {name}: {kind} (guessed)")
         return kind, "guessed"
+
+    def is_leaf(self, fnode) -> bool:
+        """Whether a function makes no calls, so the amd64 back end drops its stack check.
+
+        cmd/internal/obj/x86/obj6.go: preprocess marks a function NOSPLIT when
+        its frame is under StackSmall (128 bytes) and it contains no CALL.  The
+        frame size is not known from source: a leaf is taken to have a small
+        frame.  Builtins that allocate, map indexing and channel operations
+        call into the runtime, so they make a function a non-leaf.
+        """
+        body = fnode.child_by_field_name("body")
+        if body is None:
+            return False
+        for d in descendants(body, stop=()):
+            if d.type in ("go_statement", "defer_statement", "send_statement", "select_statement",
+                          "func_literal"):
+                return False
+            if d.type == "unary_expression" and text(d.child_by_field_name("operator")) == "<-":
+                return False
+            if d.type == "index_expression" and text(d.child_by_field_name("operand")) in self.maps:
+                return False
+            if d.type == "call_expression":
+                fn = text(d.child_by_field_name("function"))
+                if fn not in ("len", "cap", "min", "max", "real", "imag", "complex") and fn not in BASIC_TYPES:
+                    return False
+        return True
 
     def call(self, node) -> list:
         fn, args = node.child_by_field_name("function"), node.child_by_field_name("arguments")
@@ -749,7 +781,15 @@ class Translator:
                 return ops + self.package_call(node, pkg, name)
             recv = self.root_name(fn)
             if name in MUTEX_METHODS:
-                return ops + [Op("call", where, f"{short(node)} (mutex: contention not modelled)")]
+                # The uncontended fast path of sync.Mutex (a CAS) is inlined since
+                # Go 1.14; blocking on a held mutex is not modelled.
+                if self.inline.guessed:
+                    self.guesses.append(f"{self.display}:{where[0]}:{where[1]}: {short(fn)}: inline-call "
+                                        f"(guessed: the fast path is inlined)")
+                    kind = "inline-call"
+                else:
+                    kind, _ = self.call_kind(node, short(fn))
+                return ops + [Op(kind, where, f"{short(node)} (mutex fast path; contention not modelled)")]
             if recv in self.conns and name in NET_READS or recv in self.listeners and name == "Accept":
                 return ops + [Op(f"netread {NETREAD_TICKS}", where, short(node))]
             if recv in self.files and name in FILE_CALLS:

@@ -11,8 +11,15 @@ import (
 var total uint64
 
 //go:noinline
-func step(x uint64) uint64 {
+func mix(x uint64) uint64 {
 	return x*3 + 1
+}
+
+// step calls mix, so it is not a leaf and keeps its stack-check prologue.
+//
+//go:noinline
+func step(x uint64) uint64 {
+	return mix(x) + 1
 }
 
 func main() {

@@ -10,8 +10,15 @@ import (
 var total uint64
 
 //go:noinline
-func work(x uint64) uint64 {
+func mix(x uint64) uint64 {
 	return x*7 + 3
+}
+
+// work calls mix, so it is not a leaf and keeps its stack-check prologue.
+//
+//go:noinline
+func work(x uint64) uint64 {
+	return mix(x) + 1
 }
 
 func main() {
