@@ -9,7 +9,7 @@ describes every abstraction made here.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from checker.extract.inlining import InlineInfo, guess_inlined
 
@@ -472,9 +472,9 @@ class Translator:
         body_node = node.child_by_field_name("body")
         clause = next((c for c in node.named_children if c.id != body_node.id and c.type != "comment"), None)
         starts_goroutines = any(d.type == "go_statement" for d in descendants(body_node))
-        times, prefix, reason = None, [], ""
+        times, prefix = None, []
         if clause is None:
-            reason = "for {}"
+            pass  # `for {}` has no bound
         elif clause.type == "for_clause":
             times = self.trip_count(clause)
             if times is None:
