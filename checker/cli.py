@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from checker.extract import ExtractError
 from spec.patch import PatchError, builtin_patches, load_patch
 from spec.scenario import (DEFAULT_SCENARIO, PROFILES, ScenarioError, builtin_names, load_builtin,
                            resolve)
@@ -47,6 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     c.add_argument("--patch", action="append", dest="patches", metavar="NAME|FILE", default=[],
                    help="apply a built-in patch or a patch file (repeatable; see gmpcheck patches)")
+    add_go_options(c)
+
+    x = sub.add_parser("extract", help="translate a Go program into a scenario and print its TOML")
+    x.add_argument("program", help="a Go source file")
+    x.add_argument("--profile", choices=PROFILES, help="profile written into the scenario (default: go1.19)")
+    x.add_argument("-o", "--output", metavar="FILE", help="write the TOML to FILE instead of stdout")
+    x.add_argument("--quiet", action="store_true", help="no warnings or notes on stderr")
+    add_go_options(x)
 
     k = sub.add_parser("compare", help="check a scenario with and without a patch and compare the verdicts")
     k.add_argument("scenario", nargs="?", help=f"built-in name or TOML file (default: {DEFAULT_SCENARIO})")
@@ -83,6 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def add_go_options(sub) -> None:
+    """Add the options that control extraction from a Go file."""
+    sub.add_argument("--entry", metavar="NAME", help="Go function to start from (default: main)")
+    sub.add_argument("--gomaxprocs", type=int, metavar="N",
+                     help="GOMAXPROCS of the model (default: the program's constant runtime.GOMAXPROCS call, else 2)")
+    sub.add_argument("--no-go", action="store_true",
+                     help="do not run the Go compiler; guess inlining by rule of thumb")
+
+
 def main(argv=None) -> int:
     logging.basicConfig(level=logging.WARNING, format="gmpcheck: %(message)s")
     args = build_parser().parse_args(argv)
@@ -98,7 +116,12 @@ def main(argv=None) -> int:
             return cmd_patches()
         if args.command == "compare":
             return cmd_compare(args)
+        if args.command == "extract":
+            return cmd_extract(args)
         return cmd_check(args)
+    except ExtractError as e:
+        print(e, file=sys.stderr)
+        return EXIT_ERROR
     except (ScenarioError, UsageError, PatchError) as e:
         print(f"gmpcheck: error: {e}", file=sys.stderr)
         return EXIT_ERROR
@@ -149,6 +172,8 @@ def cmd_check(args) -> int:
     props = properties_from_args(args, model)
 
     static = missing_yield_points(sc, model.profile)
+    from checker.findings import missing_yield_point_line, victim_lines
+    findings = [missing_yield_point_line(sc, m) or f"missing yield point: {m.message()}" for m in static]
     header = (f"scenario {sc.name} ({sc.path})\nprofile {model.profile.label()}, GOMAXPROCS={sc.gomaxprocs}, "
               f"{len(model.g_names)} goroutines ({', '.join(model.g_names)}), "
               f"{len(model.rules)} rule instances, {model.layout.size} state slots")
@@ -156,8 +181,8 @@ def cmd_check(args) -> int:
         header += f"\npatch {patch.name}: {patch.description}"
     if not args.json:
         print(header)
-        for m in static:
-            print(f"missing yield point: {m.message()}")
+        for line in findings:
+            print(line)
         if not static:
             print(f"missing yield points: none under {model.profile.label()}")
 
@@ -166,12 +191,15 @@ def cmd_check(args) -> int:
     report = [result_entry(model, res, out_dir) for res in results]
 
     code = exit_code(results)
+    for entry in report:
+        if entry["victim"]:
+            entry["source"] = victim_lines(sc, entry["name"], entry["victim"], static)
     if args.json:
         doc = {"scenario": sc.name, "path": sc.path, "profile": model.profile.name,
                "options": {"asyncpreemptoff": model.profile.asyncpreemptoff}, "gomaxprocs": sc.gomaxprocs,
                "patches": [p.name for p in patches],
                "max_depth": sc.sizes.max_depth, "bound": sc.sizes.bound,
-               "missing_yield_points": [m.message() for m in static],
+               "missing_yield_points": [m.message() for m in static], "findings": findings,
                "properties": report, "seconds": round(time.monotonic() - t0, 3), "exit_code": code}
         print(json.dumps(doc, indent=2))
     else:
@@ -183,6 +211,8 @@ def cmd_check(args) -> int:
             print(f"{res.property:{width}}  {res.summary()}{extra}")
             if entry["victim"]:
                 print(f"{'':{width}}  victim: {entry['victim']}")
+                for line in entry.get("source", []):
+                    print(f"{'':{width}}  {line}")
             if entry["trace"]:
                 print(f"{'':{width}}  trace: {entry['trace']}  narrative: {entry['narrative']}")
         print(f"verdict: {verdict_word(code)}")
@@ -190,8 +220,16 @@ def cmd_check(args) -> int:
 
 
 def scenario_from_args(args):
-    """Load the scenario and apply --max-depth, --bound and --timeout, checking each."""
-    sc = resolve(args.scenario)
+    """Load the scenario (or extract it from a Go file) and apply --max-depth, --bound and --timeout."""
+    if args.scenario and args.scenario.endswith(".go"):
+        from spec.scenario import parse
+        ex = extract_from_args(args, args.scenario, getattr(args, "profile", None))
+        sc = parse(ex.toml, f"{args.scenario} (extracted)")
+    else:
+        for opt in ("entry", "gomaxprocs"):
+            if getattr(args, opt, None) is not None:
+                raise UsageError(f"--{opt}: applies to a Go file only; give a .go file or drop the option")
+        sc = resolve(args.scenario)
     if args.max_depth is not None:
         if args.max_depth < 1:
             raise UsageError(f"--max-depth: must be at least 1, got {args.max_depth}")
@@ -203,6 +241,33 @@ def scenario_from_args(args):
     if args.timeout <= 0:
         raise UsageError(f"--timeout: must be positive, got {args.timeout}")
     return sc
+
+
+def extract_from_args(args, program: str, profile):
+    """Extract a scenario from a Go file; warnings and notes go to stderr unless --quiet."""
+    from checker.extract import extract
+    ex = extract(program, getattr(args, "entry", None) or "main", profile, getattr(args, "gomaxprocs", None),
+                 not getattr(args, "no_go", False))
+    if not getattr(args, "quiet", False):
+        for w in ex.warnings:
+            print(w, file=sys.stderr)
+        for n in ex.notes:
+            print(f"gmpcheck: note: {n}", file=sys.stderr)
+    return ex
+
+
+def cmd_extract(args) -> int:
+    """Print (or write with -o) the scenario TOML extracted from a Go file."""
+    ex = extract_from_args(args, args.program, args.profile)
+    if args.output:
+        from checker.trace import write_atomic
+        out = Path(args.output)
+        if out.is_dir():
+            raise UsageError(f"-o: {out} is a directory; give a file path")
+        write_atomic(out, ex.toml)
+    else:
+        sys.stdout.write(ex.toml)
+    return EXIT_HOLDS
 
 
 def out_dir_from_args(args) -> Path:

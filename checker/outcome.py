@@ -28,7 +28,11 @@ def model_outcome(scenario: str, profile: str, asyncpreemptoff: bool, timeout_s:
     >>> model_outcome("tight-loop-p1", "go1.13", False)
     'starves'
     """
-    sc = resolve(scenario)
+    return scenario_outcome(resolve(scenario), profile, asyncpreemptoff, timeout_s)
+
+
+def scenario_outcome(sc, profile: str, asyncpreemptoff: bool, timeout_s: float = 900.0) -> str:
+    """Return the outcome, as model_outcome does, of a loaded Scenario."""
     model = build_model(sc, profile, asyncpreemptoff)
     starv, wait = bmc.check(model, [model.property("starvation"), model.property("bounded-wait")],
                             sc.sizes.max_depth, timeout_s)

@@ -32,10 +32,11 @@ from spec.sched.ops import OPS, OpKind
 PROFILES = ("go1.13", "go1.19", "go1.27")
 
 TOP_FIELDS = {"name", "description", "gomaxprocs", "profile", "asyncpreemptoff", "model",
-              "goroutine", "expect", "source"}
+              "goroutine", "expect", "source", "positions"}
 MODEL_FIELDS = {"timeslice_ticks", "runq_size", "fairness_period", "bound", "max_depth"}
 G_FIELDS = {"name", "count", "start", "body"}
 LOOP_FIELDS = {"loop", "times"}
+POSITION_FIELDS = {"created", "function", "loop"}
 MAX_UNROLL = 64
 
 
@@ -91,7 +92,10 @@ class Scenario:
     goroutines: list[GoroutineSpec]
     expect: dict = field(default_factory=dict)
     source: str = ""
-    text: str = ""  # the TOML text as read, stored in traces so they replay without the file
+    text: str = ""
+    # Source positions ("FILE:LINE:COL") of each goroutine kind: where it is
+    # created, its function and its loop without end; written by gmpcheck extract.
+    positions: dict[str, dict[str, str]] = field(default_factory=dict)  # the TOML text as read, stored in traces so they replay without the file
 
     def channels(self) -> list[str]:
         names: list[str] = []
@@ -295,8 +299,22 @@ def parse(text: str, path: str = "<scenario>") -> Scenario:
         if v not in ("starves", "bounded"):
             raise _err(path, f"expect.{k}", f"expected \"starves\" or \"bounded\", got {v!r}")
 
+    positions = doc.get("positions", {})
+    if not isinstance(positions, dict):
+        raise _err(path, "positions", "expected a table of goroutine name = { created, function, loop }")
+    for gname, table in positions.items():
+        if gname not in names:
+            raise _err(path, f"positions.{gname}", f"no goroutine named {gname!r}; remove the table or "
+                       f"rename it after a [[goroutine]]")
+        if not isinstance(table, dict):
+            raise _err(path, f"positions.{gname}", "expected a table with created, function or loop")
+        _unknown(path, f"positions.{gname}.", table, POSITION_FIELDS)
+        for k, v in table.items():
+            if not isinstance(v, str):
+                raise _err(path, f"positions.{gname}.{k}", f"expected a \"FILE:LINE:COL\" string, got {v!r}")
+
     return Scenario(name, str(doc.get("description", "")), path, gomaxprocs, profile, apo,
-                    sizes, goroutines, expect, str(doc.get("source", "")), text)
+                    sizes, goroutines, expect, str(doc.get("source", "")), text, positions)
 
 
 BUILTIN_DIR = Path(__file__).parent / "scenarios"

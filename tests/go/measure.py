@@ -454,6 +454,62 @@ def measure(
     )
 
 
+def build_program(go_file: Path, toolchain: str) -> Path:
+    """Build a single-file Go program with ``toolchain`` and return the binary's path.
+
+    The file is copied into a module of its own in the temporary directory, so
+    programs from any directory build alike. Raises ToolchainNotFoundError and
+    MeasurementError as ``build`` does.
+    """
+    key = f"{go_file.resolve()}@{toolchain}"
+    binary = _binaries.get(key)
+    if binary is not None and binary.exists():
+        return binary
+    go = go_command(toolchain)
+    src = _get_work_dir() / f"src-{go_file.stem}-{toolchain}"
+    src.mkdir(exist_ok=True)
+    shutil.copyfile(go_file, src / "main.go")
+    (src / "go.mod").write_text("module prog\n\ngo 1.19\n", encoding="utf-8")
+    binary = _get_work_dir() / f"{go_file.stem}-{toolchain}"
+    result = subprocess.run([go, "build", "-trimpath", "-o", str(binary), "."], cwd=src,
+                            capture_output=True, text=True, timeout=600, env=_go_command_env(),
+                            check=False)
+    if result.returncode != 0:
+        raise MeasurementError(f"go build of {go_file} with {toolchain} failed with exit status "
+                               f"{result.returncode}:\n{result.stderr}")
+    _binaries[key] = binary
+    return binary
+
+
+def program_starves(go_file: Path, toolchain: str, asyncpreemptoff: bool, timeout_s: float = 3.0) -> bool:
+    """Run a single-file program once and return whether it was still running after ``timeout_s``.
+
+    The program counts as bounded when it exits with status 0 in time. It runs
+    with GOGC=off, so a collection that the runtime starts on its own cannot
+    freeze it behind a loop without preemption points (see GOGC_OFF_CONFIGS);
+    an explicit runtime.GC() still runs. Raises MeasurementError when the
+    program exits with another status.
+    """
+    binary = build_program(go_file, toolchain)
+    env = dict(os.environ)
+    for name in ("GODEBUG", "GOGC", "GOMEMLIMIT", "GOMAXPROCS"):
+        env.pop(name, None)
+    env["GODEBUG"] = f"asyncpreemptoff={1 if asyncpreemptoff else 0}"
+    env["GOGC"] = "off"
+    proc = subprocess.Popen([str(binary)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    try:
+        _, stderr = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # SIGKILL to proc.pid
+        proc.communicate()
+        return True
+    if proc.returncode != 0:
+        raise MeasurementError(f"{go_file.name} on {toolchain} exited with status {proc.returncode}; "
+                               f"stderr:\n{stderr.decode(errors='replace')}")
+    return False
+
+
 def _format_ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
