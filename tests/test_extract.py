@@ -49,13 +49,14 @@ def test_positions_point_at_source():
     assert d["positions"]["main"]["function"].endswith("tight_loop.go:13:1")
 
 
-def test_go_loop_reduced_to_three():
+def test_go_loop_reduced_to_two():
     ex = extract(str(CORPUS / "spawn_100.go"), use_go=False)
     d = tomllib.loads(ex.toml)
-    assert goroutine(d, "sleeper")["count"] == 3
-    assert goroutine(d, "main")["body"][1] == {"loop": ["go sleeper"], "times": 3}
-    assert any("starts goroutines 100 times: reduced to 3" in w for w in ex.warnings)
-    assert "(100 iterations reduced to 3)" in ex.toml
+    assert goroutine(d, "sleeper")["count"] == 2
+    assert d["model"]["max_depth"] == 38
+    assert goroutine(d, "main")["body"][1] == {"loop": ["go sleeper"], "times": 2}
+    assert any("starts goroutines 100 times: reduced to 2" in w for w in ex.warnings)
+    assert "(100 iterations reduced to 2)" in ex.toml
 
 
 def test_unknown_bound_warns():

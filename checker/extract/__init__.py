@@ -158,6 +158,13 @@ def _comment(display: str, it) -> str:
     return "; ".join(parts)
 
 
+def max_depth(procs: int, tr: Translator) -> int:
+    """Return the BMC depth for an extracted scenario: the built-in scenarios' depth for its
+    GOMAXPROCS, plus 4 steps for each instance of a goroutine started in a loop, whose
+    start, first run and park lengthen the path to the steady state."""
+    return (30 if procs == 1 else 24) + 4 * sum(spec.count for spec in tr.specs if spec.count > 1)
+
+
 def render(name: str, display: str, entry: str, profile: str, procs: int, tr: Translator,
            notes: list[str]) -> str:
     tick_ms = REAL_TIMESLICE_NS / TIMESLICE_TICKS / 1e6
@@ -175,7 +182,7 @@ def render(name: str, display: str, entry: str, profile: str, procs: int, tr: Tr
         gm += f"  # {fmt_pos(display, tr.gomaxprocs_pos)}: runtime.GOMAXPROCS({tr.gomaxprocs})"
     lines += [gm, f"profile = {json.dumps(profile)}", "", "[model]",
               f"timeslice_ticks = {TIMESLICE_TICKS}", "runq_size = 4", "bound = 6",
-              f"max_depth = {30 if procs == 1 else 24}"]
+              f"max_depth = {max_depth(procs, tr)}"]
     for spec in tr.specs:
         lines += ["", "[[goroutine]]", f"name = {json.dumps(spec.name)}  # "
                   + (f"{fmt_pos(display, spec.created)}: {spec.origin}" if spec.created

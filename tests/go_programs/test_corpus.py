@@ -11,9 +11,7 @@ from spec.scenario import parse
 from corpus import EXPECTED, HERE
 
 CONFIGS = [("go1.13", False), ("go1.19", False), ("go1.27", False), ("go1.19", True), ("go1.27", True)]
-# NOTE: on spawn_100 the model finds no starvation lasso up to depth 40 where
-# real Go starves without asynchronous preemption; the cause is not found yet.
-KNOWN_MISMATCHES = {("spawn_100", "go1.13", False), ("spawn_100", "go1.19", True), ("spawn_100", "go1.27", True)}
+KNOWN_MISMATCHES: set = set()
 CASES = [pytest.param(name, profile, apo, marks=[pytest.mark.xfail(strict=True, reason="known mismatch")]
                       if (name, profile, apo) in KNOWN_MISMATCHES else [])
          for name in sorted(EXPECTED) for profile, apo in CONFIGS]
