@@ -1,7 +1,7 @@
 """Map traces: the map model rebuilt from a trace, its states decoded, named and narrated.
 
 A map trace is an ITF document whose ``#meta.kind`` is ``"map"`` (written by
-checker/mapcheck.py).  Its ``#meta.scenario_toml`` holds the map scenario's
+checker/mapcheck.py).  Its ``#meta.scenario_toml`` contains the map scenario's
 TOML text and ``#meta.patches`` the patches, so the model is rebuilt without
 the scenario file.  This module decodes a flat state list into the runtime's
 terms: the hmap fields, the bucket arrays with their overflow chains, the
@@ -30,17 +30,13 @@ FLAG_NAMES = [("flag_iterator", "iterator"), ("flag_oldIterator", "oldIterator")
               ("flag_hashWriting", "hashWriting"), ("flag_sameSizeGrow", "sameSizeGrow")]
 
 
-def is_map(model) -> bool:
-    return getattr(model, "kind", "sched") == "map"
-
-
 def tophash_name(v: int) -> str:
-    """A tophash byte as the runtime names it: the special values by name, others as a number."""
+    """Name a tophash byte as the runtime does: the special values by name, others as a number."""
     return TOPHASH_NAMES.get(v, str(v))
 
 
 def key_name(model, ref: int) -> str:
-    """The name of a key reference (key index + 1); 0 is the zero key a delete leaves."""
+    """Return the name of a key reference (key index + 1). Reference 0 is the zero key a delete leaves."""
     return "zero key" if ref == 0 else model.config.keys[ref - 1].name
 
 
@@ -111,14 +107,10 @@ def value_label(model, slot: int, v: int) -> str:
 
 
 def changes(model, before, after, with_inputs: bool = False) -> list[str]:
-    """The slots that differ, as "name: old->new"; input slots only when ``with_inputs``."""
+    """List the slots that differ as "name: old->new", leaving out input slots unless ``with_inputs``."""
     skip = set() if with_inputs else model.inputs
     return [f"{slot_label(model, v)}: {value_label(model, v, a)}->{value_label(model, v, b)}"
             for v, (a, b) in enumerate(zip(before, after)) if a != b and v not in skip]
-
-
-def flags_text(d: "MapLayout") -> str:
-    return "|".join(d.flags) or "0"
 
 
 # -- decoding a state ------------------------------------------------------------------
@@ -179,14 +171,8 @@ class MapLayout:
     def growing(self) -> bool:
         return self.oldbuckets != 0
 
-    def destinations(self, j: int) -> list[int]:
-        """The new buckets old bucket j evacuates to: X = j, and Y = j + len(old) when the table doubles."""
-        if self.B and len(self.old) * 2 == len(self.table):
-            return [j, j + len(self.old)]
-        return [j]
-
     def summary_lines(self) -> list[str]:
-        """A few lines that identify the layout: hmap fields, each bucket's keys, the iterators."""
+        """Summarise the layout in a few lines: hmap fields, each bucket's keys, the iterators."""
         head = (f"B={self.B} count={self.count} noverflow={self.noverflow} flags={'|'.join(self.flags) or '0'}")
         if self.growing:
             head += f" nevacuate={self.nevacuate}"
@@ -197,9 +183,13 @@ class MapLayout:
         for it in self.iterators:
             if it.state == "idle":
                 continue
-            lines.append(f"it{it.index}: {it.state}" + ("" if it.state == "done" else
-                         f", bucket {it.bucket} i {it.i} start {it.start}" + (" wrapped" if it.wrapped else "")
-                         + ("" if it.check is None else f" checkBucket {it.check}")))
+            text = f"it{it.index}: {it.state}"
+            if it.state != "done":
+                text += f", bucket {it.bucket} i {it.i} start {it.start}" + (" wrapped" if it.wrapped else "")
+                text += "" if it.check is None else f" checkBucket {it.check}"
+                if it.buckets not in (self.buckets, self.oldbuckets):
+                    text += f", walks array #{it.buckets}, no longer the map's"
+            lines.append(text)
         return lines
 
 
@@ -261,7 +251,7 @@ def decode(model, s) -> MapLayout:
 # -- what a step did and what a state violates -----------------------------------------
 
 def step_events(model, before, after, rule) -> list[str]:
-    """What a step did, in the runtime's terms: grow started or finished, buckets evacuated, keys returned."""
+    """Describe what a step did in the runtime's terms: grows, evacuated buckets, returned keys."""
     a, b = decode(model, before), decode(model, after)
     H = model.state
     out = []
@@ -294,8 +284,25 @@ def step_events(model, before, after, rule) -> list[str]:
     return out
 
 
+def iteration_keys(model, s) -> tuple[list[str], list[str]]:
+    """Return the keys (equal to themselves) a finished iteration missed, and those it returned more than once."""
+    H = model.state
+    missed, twice = [], []
+    for it in range(H.NI):
+        if s[H.it_state.base + it] != IT_DONE:
+            continue
+        for k, spec in enumerate(model.config.keys):
+            off = it * H.K + k
+            seen, stay = s[H.g_seen.base + off], s[H.g_stay.base + off]
+            if not spec.nan and stay == 1 and seen == 0:
+                missed.append(spec.name)
+            if not spec.nan and seen > 1:
+                twice.append(spec.name)
+    return missed, twice
+
+
 def violation_lines(model, s, prop: str) -> list[str]:
-    """Why state ``s`` violates ``prop``, in terms of keys, buckets and fields."""
+    """Explain why state ``s`` violates ``prop``, in terms of keys, buckets and fields."""
     H = model.state
     d = decode(model, s)
     keys = model.config.keys
@@ -352,7 +359,7 @@ def violation_lines(model, s, prop: str) -> list[str]:
 # -- narrative -------------------------------------------------------------------------
 
 def header(model, prop: str, summary: str) -> str:
-    """The comment lines above a map narrative: scenario, property, verdict, patches."""
+    """Return the comment lines above a map narrative: scenario, property, verdict, patches."""
     head = (f"# map scenario {model.name}: {prop} {summary}\n"
             f"# {model.property(prop).doc}")
     for patch in model.patches:
@@ -361,9 +368,9 @@ def header(model, prop: str, summary: str) -> str:
 
 
 def narrative(model, trace, prop: str | None = None, head: str = "") -> str:
-    """One entry per step: the rule, the runtime function it cites, what it did and the fields it changed.
+    """Narrate a trace: per step the rule, the runtime function it cites, what it did and the fields it changed.
 
-    With ``prop``, the last lines say why the last state violates it (for the
+    With ``prop``, the last lines state why the last state violates it (for the
     iteration property: which key was missed or returned twice).
     """
     lines = [head] if head else []
