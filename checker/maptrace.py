@@ -320,8 +320,8 @@ def violation_lines(model, s, prop: str) -> list[str]:
                 seen, stay = get(H.g_seen, it, k), get(H.g_stay, it, k)
                 start, ins = get(H.g_start, it, k), get(H.g_ins, it, k)
                 if seen > start + ins:
-                    out.append(f"it{it} returned key {spec.name} {seen} times, but it had {start} entries at "
-                               f"the start and {ins} were inserted since")
+                    out.append(f"it{it} returned key {spec.name} {seen} times, more than the key's entries at "
+                               f"the start ({start}) plus those inserted since ({ins})")
                 if done and not spec.nan and stay == 1 and seen == 0:
                     out.append(f"it{it} finished without returning key {spec.name}, which was in the map for "
                                f"the whole iteration: the key is missed")

@@ -85,7 +85,7 @@ class Panel:
         return left, right
 
     def chain(self, rec: int) -> list[Bucket]:
-        """The chain from record ``rec``, for an array that is neither the map's buckets nor oldbuckets."""
+        """Read the chain from record ``rec``, for an array that is neither the map's buckets nor oldbuckets."""
         H = self.view.model.state
         s = self.view.states[self.i]
         out, seen = [], set()
@@ -124,7 +124,7 @@ class Panel:
         y += 28
         for j, chain in enumerate(chains):
             cx = x + LABEL_W
-            label = f"bucket {j}" if kind == "new" else f"old bucket {j}" if kind == "old" else f"bucket {j}"
+            label = f"old bucket {j}" if kind == "old" else f"bucket {j}"
             self.parts.append(f'<g class="bucket" id="{self.prefix}{kind}-b{j}" data-array="{kind}" '
                               f'data-bucket="{j}">')
             self.parts.append(svg.element("text", svg.text(label), class_="bucket-label", x=x, y=y + 15))
@@ -281,7 +281,7 @@ DEFS = ('<defs><marker id="lay-arrow" viewBox="0 0 10 10" refX="10" refY="5" mar
 
 
 def panel_svg(view, i: int) -> str:
-    """One state's layout as a standalone SVG document."""
+    """Draw one state's layout as a standalone SVG document."""
     p = Panel(view, i, f"s{i}-")
     w, h = p.draw(10, 4)
     body = [DEFS, f'<g id="step-{i}" class="panel" data-step="{i}">'] + p.parts + ["</g>"]
@@ -289,7 +289,7 @@ def panel_svg(view, i: int) -> str:
 
 
 def render(view, step: int | None = None) -> str:
-    """Every state's layout, one panel below the other, or only state ``step``."""
+    """Draw every state's layout, one panel below the other, or only state ``step``."""
     if step is not None:
         return panel_svg(view, step)
     body = [DEFS, svg.element("text", svg.text(view.summary()), x=10, y=20, font_size=14, font_weight="bold")]

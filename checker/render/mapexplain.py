@@ -50,7 +50,7 @@ def runtime_line(rule) -> str:
 
 
 def inputs_line(view: MapTraceView, i: int) -> str:
-    """The inputs step i reads, with the values the state before it holds."""
+    """List the inputs step i reads, with their values in the state before it."""
     rule = view.rules[i]
     names = [n for n in RULE_INPUTS.get(rule.name, ())
              if (n != "in_key" or view.model.config.key_from_input) and (n != "in_top" or any(view.model.state.nan))]

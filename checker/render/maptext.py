@@ -23,7 +23,7 @@ def render(view: MapTraceView) -> str:
 
 
 def hmap_line(view: MapTraceView, i: int) -> str:
-    """One line for state i in the spirit of GODEBUG output: hmap fields, entries per bucket, iterators.
+    """Print state i as one line in the spirit of GODEBUG output: hmap fields, entries per bucket, iterators.
 
     ``buckets=[ ... ]`` lists the full slots of each bucket's chain (like
     schedtrace's per-P run queue lengths), ``oldbuckets=[ ... ]`` the same for

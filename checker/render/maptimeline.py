@@ -184,5 +184,5 @@ def render(view: MapTraceView, cursor: bool = False) -> str:
 
 
 def step_x(i: int) -> float:
-    """The x of state i: the right edge of step i's column (the left edge of the lanes for state 0)."""
+    """Return the x of state i: the right edge of step i's column (the left edge of the lanes for state 0)."""
     return LEFT + i * COL

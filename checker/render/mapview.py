@@ -94,7 +94,7 @@ class MapTraceView:
         return "initial state" if i == 0 else self.rules[i].label()
 
     def events(self, i: int) -> list[str]:
-        """What step i did, in the runtime's terms (checker.maptrace.step_events)."""
+        """Describe what step i did in the runtime's terms (checker.maptrace.step_events)."""
         if i == 0:
             return []
         return maptrace.step_events(self.model, self.states[i - 1], self.states[i], self.rules[i])
@@ -103,20 +103,20 @@ class MapTraceView:
         return [] if i == 0 else maptrace.changes(self.model, self.states[i - 1], self.states[i])
 
     def violation(self) -> list[str]:
-        """Why the last state violates the trace's property."""
+        """Explain why the last state violates the trace's property."""
         if not self.violated:
             return []
         return maptrace.violation_lines(self.model, self.states[-1], self.prop)
 
     def marked_keys(self, i: int) -> set[str]:
-        """Keys to mark in state i: in the violating state, those the iteration missed or returned twice."""
+        """Return the keys to mark in state i: in the violating state, those the iteration missed or returned twice."""
         if i != self.violating_state() or self.prop != "iteration":
             return set()
         missed, twice = maptrace.iteration_keys(self.model, self.states[i])
         return set(missed) | set(twice)
 
     def violating_state(self) -> int | None:
-        """The state that violates the property: the last one of an invariant counterexample."""
+        """Return the state that violates the property: the last one of an invariant counterexample."""
         return self.last if self.violated else None
 
     def key_names(self) -> list[str]:
