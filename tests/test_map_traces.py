@@ -460,3 +460,27 @@ def test_check_out_writes_map_views(tmp_path, capsys):
     assert "valid path of 3 steps; still a violation" in replayed
     code, text, _ = run(capsys, "render", f"{stem}.itf.json")
     assert text == Path(f"{stem}.txt").read_text()
+
+
+# Four assignments double the table from 4 to 8 buckets and leave old bucket 2
+# (holding k, bound for new bucket 6) unevacuated; a range loop starts at new bucket 2.
+CHECKBUCKET_OPS = ([("mapassign", {"key": k, "value": 1}) for k in range(4)]
+                   + [("mapiterinit", {"it": 0, "start": 2, "offset": 0})] + [("mapiternext", {"it": 0})] * 2)
+
+
+@pytest.mark.parametrize("patches, violated", [([], False), (["no-checkbucket"], True)])
+def test_checkbucket_scenario_path(tmp_path, capsys, patches, violated):
+    path = build_trace("map-iter-checkbucket", patches, CHECKBUCKET_OPS, "iteration", tmp_path / "cb.itf.json")
+    code, out, _ = run(capsys, "replay", str(path))
+    states = json.loads(path.read_text())["states"]
+    grown = states[4]
+    assert (grown["B"], grown["nevacuate"]) == (3, 1)
+    assert [grown["tophash"][grown["oldbuckets"] + j][0] for j in range(4)] == [2, 0, 5, 4]
+    assert code == (0 if violated else 1)
+    if violated:
+        # Without the filter the loop returns k at new bucket 2 and again at new bucket 6.
+        assert [s["it_key"][0] for s in states[6:]] == [1, 1]
+        assert "it0 returned key k 2 times" in out
+    else:
+        assert [s["it_key"][0] for s in states[6:]] == [1, 4]
+        assert "no longer a violation: the last state satisfies iteration" in out
