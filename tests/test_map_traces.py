@@ -139,8 +139,9 @@ def test_replay_fixed_hash_is_checked(capsys, missed):
     (lambda d: d["#meta"].update(property="nope"), "#meta.property: unknown property 'nope'"),
     (lambda d: d["states"][2].update(count=[1, 2]), "states[2]: variable 'count' does not match"),
 ])
-def test_replay_bad_map_trace_exit_2(capsys, missed, change, message):
-    code, out, err = run(capsys, "replay", str(edit(missed, change)))
+@pytest.mark.parametrize("command", [["replay"], ["render", "--format", "layout"], ["explain"]])
+def test_bad_map_trace_exit_2(capsys, missed, change, message, command):
+    code, out, err = run(capsys, command[0], str(edit(missed, change)), *command[1:])
     assert code == 2
     assert out == ""
     assert err.count("\n") == 1
