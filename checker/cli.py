@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("trace", help="an ITF JSON file written by gmpcheck check")
     v.add_argument("--format", default="text", metavar="FORMAT",
                    help=f"one of {', '.join(FORMATS)} (default: text)")
+    v.add_argument("--step", type=int, metavar="N",
+                   help="with --format layout: draw only state N of a map trace (default: every state)")
     v.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
 
     e = sub.add_parser("explain", help="explain each step of a stored ITF trace and why its rule was enabled")

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from checker import bmc
+from checker.maptrace import header, narrative
 from checker.trace import ITF_DESCRIPTION, state_to_itf, write_atomic
 from spec.maps.model import build_for
 from spec.maps.scenario import load
@@ -20,22 +21,10 @@ from spec.maps.writers import diameter
 EXIT_HOLDS, EXIT_VIOLATED, EXIT_ERROR, EXIT_UNKNOWN = 0, 1, 2, 3
 
 
-def narrative(model, trace) -> str:
-    """Render a trace as one line per step: the rule, the runtime functions it cites and the slots it changed."""
-    names = model.layout.slot_names()
-    lines = []
-    for i, (rule_index, st) in enumerate(trace):
-        if rule_index is None:
-            lines.append(f"{i:4}  initial state")
-            continue
-        rule = model.rules[rule_index]
-        prev = trace[i - 1][1]
-        diff = [f"{names[v]}: {a}->{b}" for v, (a, b) in enumerate(zip(prev, st))
-                if a != b and v not in model.inputs]
-        lines.append(f"{i:4}  {rule.label()}  [{rule.cite}]")
-        if diff:
-            lines.append("        " + ", ".join(diff))
-    return "\n".join(lines) + "\n"
+def trace_stem(model, prop: str) -> str:
+    """File name stem of a map counterexample: scenario, runtime (two-writer models), patches, property."""
+    runtime = [model.config.profile] if model.kind == "map-writers" else []
+    return ".".join([model.name] + runtime + [f"patch-{p.name}" for p in model.patches] + [prop])
 
 
 def to_itf(model, sc, result, scenario_text: str) -> dict:
@@ -84,11 +73,16 @@ def check(ref: str, patches, properties, max_depth, timeout: float, out_dir: Pat
                  "seconds": round(res.seconds, 3), "summary": res.summary(), "trace": None, "narrative": None}
         if res.verdict == "violated":
             out_dir.mkdir(parents=True, exist_ok=True)
-            stem = sc.name if sc.writers is None else f"{sc.name}.{model.config.profile}"
-            itf_path = out_dir / f"{stem}.{res.property}.itf.json"
-            text_path = out_dir / f"{stem}.{res.property}.txt"
-            write_atomic(itf_path, json.dumps(to_itf(model, sc, res, text), indent=1))
-            write_atomic(text_path, narrative(model, res.trace))
+            stem = trace_stem(model, res.property)
+            itf_path = out_dir / f"{stem}.itf.json"
+            text_path = out_dir / f"{stem}.txt"
+            itf = to_itf(model, sc, res, text)
+            write_atomic(itf_path, json.dumps(itf, indent=1) + "\n")
+            write_atomic(text_path, narrative(model, res.trace, res.property,
+                                              header(model, res.property, res.summary())))
+            from checker.render import check_views
+            for suffix, view_text in check_views(model, itf, str(itf_path)).items():
+                write_atomic(out_dir / f"{stem}{suffix}", view_text)
             entry["trace"], entry["narrative"] = str(itf_path), str(text_path)
         report.append(entry)
     verdicts = {r.verdict for r in results}

@@ -148,6 +148,10 @@ def value_label(model, slot: int, v: int) -> str:
 
 
 def changes(model, before, after) -> list[str]:
+    """The slots that differ between two states, as "name: old→new"."""
+    if getattr(model, "kind", "sched") == "map":
+        from checker import maptrace
+        return maptrace.changes(model, before, after)
     return [f"{slot_label(model, i)}: {value_label(model, i, a)}→{value_label(model, i, b)}"
             for i, (a, b) in enumerate(zip(before, after)) if a != b]
 
@@ -223,13 +227,19 @@ def load_itf(path) -> dict:
     meta = doc.get("#meta")
     if not isinstance(meta, dict):
         raise TraceError(f"{path}: #meta: missing; this is not a gmpcheck trace")
-    for key in ("scenario_toml", "profile", "property"):
+    # A map trace (#meta.kind "map") has no scheduler profile.
+    required = ("scenario_toml", "property") if meta.get("kind") == "map" else ("scenario_toml", "profile", "property")
+    for key in required:
         if key not in meta:
             raise TraceError(f"{path}: #meta.{key}: missing; this trace was not written by gmpcheck check")
     return doc
 
 
 def model_of_trace(doc: dict, path: str):
+    """Rebuild the model a trace was found on: the scheduler model, or the map model for a map trace."""
+    if doc["#meta"].get("kind") == "map":
+        from checker.maptrace import model_of_map_trace
+        return model_of_map_trace(doc, path)
     from spec.scenario import ScenarioError, parse
     from spec.sched.model import build_model
     meta = doc["#meta"]
@@ -253,6 +263,53 @@ def model_of_trace(doc: dict, path: str):
         raise TraceError(f"{path}: #meta.patches: {e}") from None
 
 
+def check_initial(model, cm, state) -> str | None:
+    """Return why ``state`` is not an initial state of the model, or None.
+
+    The slots a model leaves free at the start (``free_init``: the hashes of
+    map keys without a fixed hash) and in every state (``inputs``) may hold any
+    value in their field's range; every other slot must equal the model's
+    initial state.  The scheduler model has neither.
+    """
+    free = set(getattr(model, "free_init", ())) | set(getattr(model, "inputs", ()))
+    ranges = model.layout.slot_ranges()
+    names = model.layout.slot_names()
+    for v, (have, want) in enumerate(zip(state, cm.init)):
+        if v in free:
+            lo, hi = ranges[v]
+            if not lo <= have <= hi:
+                return f"state 0: {names[v]} is {have}, outside its range {lo}..{hi}"
+        elif have != want:
+            return "state 0 is not the model's initial state" + (
+                f" ({names[v]} is {have}, expected {want})" if free else "")
+    return None
+
+
+def replay_step(model, cm, label, before, after, i: int) -> str | None:
+    """Re-execute step ``i``: return why the rule ``label`` does not lead from ``before`` to ``after``, or None.
+
+    The inputs of a map model (the environment's choices for the next step)
+    are free in every state, so ``after``'s inputs are taken as recorded once
+    they are checked against their fields' ranges.
+    """
+    if label not in cm.by_label:
+        return f"step {i}: rule {label!r} does not exist in the current model"
+    r = cm.by_label[label]
+    if not cm.compiled[r][0](before):
+        return f"step {i}: rule {label} is not enabled in state {i - 1}"
+    nxt = cm.step(before, r)
+    ranges = model.layout.slot_ranges()
+    for v in getattr(model, "inputs", ()):
+        lo, hi = ranges[v]
+        if not lo <= after[v] <= hi:
+            return f"step {i}: input {model.layout.slot_names()[v]} is {after[v]}, outside its range {lo}..{hi}"
+        nxt[v] = after[v]
+    if nxt != after:
+        diff = ", ".join(changes(model, after, nxt)[:4])
+        return f"step {i}: {label} leads to a different state ({diff})"
+    return None
+
+
 def replay(path) -> ReplayReport:
     """Re-execute a stored trace on the current model: is it still a path, still a violation?"""
     from checker.concrete import ConcreteModel, compile_expr
@@ -260,27 +317,29 @@ def replay(path) -> ReplayReport:
     model = model_of_trace(doc, str(path))
     cm = ConcreteModel(model)
     states = [state_from_itf(model, s, f"{path}: states[{i}]") for i, s in enumerate(doc["states"])]
-    if states[0] != cm.init:
-        return ReplayReport(False, False, 0, "state 0 is not the model's initial state")
+    why = check_initial(model, cm, states[0])
+    if why:
+        return ReplayReport(False, False, 0, why)
     tick_seen = []
     for i in range(1, len(states)):
         label = (doc["states"][i].get("#meta") or {}).get("label")
-        if label not in cm.by_label:
-            return ReplayReport(False, False, i, f"step {i}: rule {label!r} does not exist in the current model")
-        r = cm.by_label[label]
-        if not cm.compiled[r][0](states[i - 1]):
-            return ReplayReport(False, False, i, f"step {i}: rule {label} is not enabled in state {i - 1}")
-        nxt = cm.step(states[i - 1], r)
-        if nxt != states[i]:
-            diff = ", ".join(changes(model, states[i], nxt)[:4])
-            return ReplayReport(False, False, i, f"step {i}: {label} leads to a different state ({diff})")
-        tick_seen.append(model.rules[r].name == "tick")
+        why = replay_step(model, cm, label, states[i - 1], states[i], i)
+        if why:
+            return ReplayReport(False, False, i, why)
+        tick_seen.append(model.rules[cm.by_label[label]].name == "tick")
     n = len(states) - 1
-    prop = model.property(doc["#meta"]["property"])
+    try:
+        prop = model.property(doc["#meta"]["property"])
+    except KeyError:
+        raise TraceError(f"{path}: #meta.property: unknown property {doc['#meta']['property']!r}; "
+                         f"regenerate the trace with gmpcheck check") from None
     if prop.kind == "invariant":
         ok = bool(compile_expr(prop.expr)(states[-1]))
-        return ReplayReport(True, not ok, n, "the last state violates " + prop.name if not ok
-                            else "the last state satisfies " + prop.name)
+        message = "the last state violates " + prop.name if not ok else "the last state satisfies " + prop.name
+        if not ok and getattr(model, "kind", "sched") == "map":
+            from checker.maptrace import violation_lines
+            message += "".join(f"; {why}" for why in violation_lines(model, states[-1], prop.name))
+        return ReplayReport(True, not ok, n, message)
     loop = doc.get("loop")
     if not isinstance(loop, int) or not 0 <= loop < n:
         return ReplayReport(True, False, n, "loop: missing or out of range for a starvation lasso")

@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # Regenerate the curated counterexamples from the built-in scenarios and patches.
+# The map counterexamples take BMC many minutes each (see docs/maps.md);
+# --skip-maps keeps the stored ones and regenerates only the scheduler ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rm -f counterexamples/*.itf.json counterexamples/*.txt counterexamples/*.svg counterexamples/*.html
+skip_maps=0
+[ "${1:-}" = "--skip-maps" ] && skip_maps=1
+keep=()
+[ $skip_maps -eq 1 ] && keep=(! -name 'map-*')
+find counterexamples -maxdepth 1 -type f \( -name '*.itf.json' -o -name '*.txt' -o -name '*.svg' -o -name '*.html' \) \
+  "${keep[@]}" -delete
 for args in "tight-loop-p1 --profile go1.13 --property starvation --property bounded-wait" \
             "tight-loop-p1 --profile go1.19 --asyncpreemptoff --property starvation --property bounded-wait" \
             "s01-call-free-loop --profile go1.13 --property starvation --property bounded-wait" \
@@ -14,3 +21,8 @@ for args in "tight-loop-p1 --profile go1.13 --property starvation --property bou
   # Exit code 1 is the expected "violated" verdict.
   python -m checker.cli check $args --out counterexamples --quiet > /dev/null || [ $? -eq 1 ]
 done
+if [ $skip_maps -eq 0 ]; then
+  for args in "map-iter-old-buckets --patch no-olditerator"; do
+    python -m checker.cli check $args --timeout 3600 --out counterexamples --quiet > /dev/null || [ $? -eq 1 ]
+  done
+fi

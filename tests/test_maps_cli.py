@@ -46,7 +46,7 @@ def test_no_olditerator_breaks_iteration(tmp_path, capsys) -> None:
     (prop,) = doc["properties"]
     assert prop["verdict"] == "violated"
     assert prop["depth"] == 6
-    itf = json.loads((tmp_path / "map-iter-old-buckets.iteration.itf.json").read_text())
+    itf = json.loads((tmp_path / "map-iter-old-buckets.patch-no-olditerator.iteration.itf.json").read_text())
     labels = [s["#meta"].get("rule") for s in itf["states"][1:]]
     assert labels.count("mapassign") == 3
     assert labels[2] == "mapiterinit"

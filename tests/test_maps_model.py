@@ -27,8 +27,8 @@ def nan_model():
 
 
 def test_builtin_map_scenarios_load() -> None:
-    assert builtin_names() == ["map-concurrent-writes", "map-concurrent-writes-tso", "map-iter-grow",
-                              "map-iter-old-buckets", "map-nan-keys"]
+    assert builtin_names() == ["map-concurrent-writes", "map-concurrent-writes-tso", "map-iter-checkbucket",
+                              "map-iter-grow", "map-iter-old-buckets", "map-nan-keys"]
     sc = load("map-iter-grow")
     assert sc.config.slots == 2
     assert [k.name for k in sc.config.keys] == ["a", "b", "c"]

@@ -152,3 +152,24 @@ def test_bad_writers_scenario(tmp_path, capsys, body: str, field: str) -> None:
 def test_classic_map_rejects_swiss_profile(capsys) -> None:
     assert main(["check", "map-iter-grow", "--profile", "go1.27", "--max-depth", "1"]) == 2
     assert "Swiss tables" in capsys.readouterr().err
+
+
+def test_writers_trace_replays_and_renders(tmp_path, capsys) -> None:
+    assert main(["check", "map-concurrent-writes-tso", "--property", "detected", "--out", str(tmp_path)]) == 1
+    trace = tmp_path / "map-concurrent-writes-tso.go1.19.detected.itf.json"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [trace.name, trace.name.replace(".itf.json", ".txt")]
+    capsys.readouterr()
+    assert main(["replay", str(trace)]) == 0
+    assert "valid path of 10 steps; still a violation" in capsys.readouterr().out
+    assert main(["render", str(trace), "--format", "mermaid"]) == 0
+    diagram = capsys.readouterr().out
+    assert diagram.count(">>mem:") == 10
+    assert "violates detected: both writes ended without the fatal error" in diagram
+    assert main(["explain", str(trace)]) == 0
+    text = capsys.readouterr().out
+    assert text.count("models: runtime/map.go (Go 1.19): mapassign") == 10
+    assert "writer 0 done, buffer [1, 0]" in text
+    out = tmp_path / "page.html"
+    assert main(["render", str(trace), "--format", "html", "-o", str(out)]) == 2
+    assert "use --format text or mermaid" in capsys.readouterr().err
+    assert not out.exists()

@@ -26,6 +26,8 @@ from spec.sched.model import build_model
 ROOT = Path(__file__).resolve().parents[1]
 CX = ROOT / "counterexamples"
 TRACES = sorted(CX.glob("*.itf.json"))
+# Scheduler traces; map traces (#meta.kind "map") have their own views, tested in test_map_traces.py.
+SCHED_TRACES = [p for p in TRACES if json.loads(p.read_text())["#meta"].get("kind") != "map"]
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -263,7 +265,7 @@ def check_schedtrace(out: str, doc: dict) -> list[int]:
     return runqueues
 
 
-@pytest.mark.parametrize("path", TRACES, ids=[p.name for p in TRACES])
+@pytest.mark.parametrize("path", SCHED_TRACES, ids=[p.name for p in SCHED_TRACES])
 def test_schedtrace_one_line_per_tick(capsys, path):
     code, out, _ = render(capsys, "render", str(path), "--format", "schedtrace")
     assert code == 0
@@ -288,7 +290,7 @@ def test_citations_parse_rule_docs():
     assert citations("One step of user code") == []
 
 
-@pytest.mark.parametrize("path", TRACES, ids=[p.name for p in TRACES])
+@pytest.mark.parametrize("path", SCHED_TRACES, ids=[p.name for p in SCHED_TRACES])
 def test_explain_names_cited_function_of_each_step(capsys, path):
     code, out, _ = render(capsys, "explain", str(path))
     view = TraceView.load(path)

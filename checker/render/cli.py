@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from checker.render import FORMATS, render
+from checker.render import FORMATS, NotApplicable, render
 from checker.render.view import TraceView
 from checker.trace import TraceError, write_atomic
 
@@ -55,7 +55,7 @@ def cmd_render(args) -> int:
         except OSError as e:
             raise RenderError(f"-o {args.output}: cannot write the file ({e.strerror or e}); "
                               f"choose a writable path") from None
-    except (RenderError, TraceError) as e:
+    except (RenderError, TraceError, NotApplicable) as e:
         print(f"gmpcheck: error: {e}", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK
@@ -67,8 +67,23 @@ def build(args) -> str:
         raise RenderError(f"--format: unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     if args.output is not None:
         check_output(Path(args.output))
+    step = getattr(args, "step", None)
+    if step is not None and fmt != "layout":
+        raise RenderError(f"--step: applies to --format layout only, not {fmt!r}; leave it out")
     view = load(args.trace)
     if args.command == "explain":
+        if getattr(view, "kind", "sched") == "map-writers":
+            from checker.render import writers
+            return writers.explain(view)
+        if getattr(view, "kind", "sched") == "map":
+            from checker.render import mapexplain
+            return mapexplain.render(view)
         from checker.render import explain
         return explain.render(view)
-    return render(view, fmt)
+    if step is not None:
+        if getattr(view, "kind", "sched") != "map":
+            raise RenderError("--format layout: draws the buckets of a classic map trace; this trace has none, "
+                              "use --format text")
+        if not 0 <= step < len(view.states):
+            raise RenderError(f"--step: {step} is not a state of {args.trace}; use 0..{len(view.states) - 1}")
+    return render(view, fmt, step)

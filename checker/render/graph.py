@@ -29,8 +29,26 @@ HIGHLIGHT = "#d62728"
 log = logging.getLogger(__name__)
 
 
+def build_map(view) -> nx.DiGraph:
+    """Return the DiGraph of a map trace: nodes summarised by the map's layout, edges by rule; no lasso."""
+    g = nx.DiGraph(title=view.title(), property=view.prop)
+    for i in range(len(view.states)):
+        lines = view.node_lines(i)
+        marked = view.marked_keys(i)
+        if marked:
+            lines.append(f"keys the iteration got wrong: {', '.join(sorted(marked))}")
+        g.add_node(i, label=view.node_label(i), places=lines, loop_start=False,
+                   violating=i == view.violating_state())
+    for i in range(1, len(view.states)):
+        g.add_edge(i - 1, i, step=i, rule=view.rules[i].name, params=dict(view.rules[i].params),
+                   label=view.edge_label(i), loop=False, closes_loop=False)
+    return g
+
+
 def build(view: TraceView) -> nx.DiGraph:
     """Return the DiGraph of the trace; node keys are state indices."""
+    if getattr(view, "kind", "sched") == "map":
+        return build_map(view)
     g = nx.DiGraph(title=view.title(), property=view.meta["property"])
     last = len(view.states) - 1
     shown = range(last) if view.loop is not None else range(last + 1)
@@ -127,6 +145,8 @@ def layout_svg(view: TraceView) -> str:
     pos = nx.multipartite_layout(g, subset_key="layer", align="horizontal", scale=1)
 
     heights = {n: LINE_H * (len(d["places"]) + 1) + 10 for n, d in g.nodes(data=True)}
+    # Boxes are NODE_W wide, or wider for long lines (map layouts), at about 6 px per character.
+    node_w = max([NODE_W] + [6 * len(line) + 16 for _, d in g.nodes(data=True) for line in d["places"]])
     # multipartite_layout spaces layers evenly; each layer takes its tallest node's height here.
     layers = sorted({d["layer"] for _, d in g.nodes(data=True)})
     layer_h = {k: max(heights[n] for n, d in g.nodes(data=True) if d["layer"] == k) for k in layers}
@@ -137,15 +157,15 @@ def layout_svg(view: TraceView) -> str:
     xs = [pos[n][0] for n in g.nodes]
     spread = (max(xs) - min(xs)) or 1
     width_nodes = max(len([n for n, d in g.nodes(data=True) if d["layer"] == k]) for k in layers)
-    span = (width_nodes - 1) * (NODE_W + H_PAD)
-    left = 60 + NODE_W / 2 + 160
+    span = (width_nodes - 1) * (node_w + H_PAD)
+    left = 60 + node_w / 2 + 160
 
     box = {}
     for n, d in g.nodes(data=True):
         cx = left + (pos[n][0] - min(xs)) / spread * span if span else left
-        box[n] = (cx - NODE_W / 2, tops[d["layer"]], NODE_W, heights[n])
+        box[n] = (cx - node_w / 2, tops[d["layer"]], node_w, heights[n])
 
-    width = left + span + NODE_W / 2 + 260
+    width = left + span + node_w / 2 + 260
     height = y + 20
     body = [svg.element("text", svg.text(view.title()), x=10, y=24, font_size=14, font_weight="bold"),
             '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '

@@ -72,9 +72,16 @@ class TraceView:
     _ticks: list = field(default_factory=list, repr=False)
 
     @classmethod
-    def load(cls, path) -> "TraceView":
+    def load(cls, path):
+        """Load a trace: a TraceView, or a mapview.MapTraceView for a map trace."""
         doc = load_itf(path)
-        return cls.from_doc(doc, model_of_trace(doc, str(path)), str(path))
+        model = model_of_trace(doc, str(path))
+        if getattr(model, "kind", "sched") in ("map", "map-writers"):
+            from checker.render.mapview import MapTraceView
+            view = MapTraceView.from_doc(doc, model, str(path))
+            view.kind = model.kind
+            return view
+        return cls.from_doc(doc, model, str(path))
 
     @classmethod
     def from_doc(cls, doc: dict, model, path: str = "<trace>") -> "TraceView":

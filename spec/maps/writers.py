@@ -132,35 +132,37 @@ def build_model(cfg: WritersConfig, name: str = "map-writers") -> WritersModel:
         rules.append(Rule("entry-check", {"w": w}, And(running, phase[w].eq(START)), [
             when(And(started(o), Neg(visible(o))), [set_(f["g_overlap"](), 1)]),
             when(writeflag.entry_fatal(read(w)), [set_(fatal(), w + 1)], [set_(phase[w], CHECKED)])],
-            doc="the write starts: the flag set means another writer: fatal \"concurrent map writes\"",
+            doc=("entry check: the writer reads the flag; set means another writer is active: "
+                 "fatal \"concurrent map writes\""),
             cite=f"{cite} (entry check)"))
         rules.append(Rule("acquire", {"w": w}, And(running, phase[w].eq(CHECKED)), [
             when(between(o, ACQUIRED, MUTATED), [set_(f["g_mutating"](), 1)]),
             when(And(phase[o] >= ACQUIRED, Neg(visible(o))), [set_(f["g_holding"](), 1)]),
             *write(w, writeflag.acquire(read(w))),
             set_(phase[w], ACQUIRED)],
-            doc="the key is hashed, then the flag is toggled",
+            doc="acquire: after hashing the key, the writer toggles the flag it reads and stores the result",
             cite=f"{cite} (acquire)"))
         rules.append(Rule("mutate", {"w": w}, And(running, phase[w].eq(ACQUIRED)), [
             set_(phase[w], MUTATED)],
-            doc="the buckets are changed (not modelled: nothing in the protocol reads them)",
+            doc="mutation: the writer changes the buckets (not modelled, because nothing in the protocol reads them)",
             cite=cite))
         rules.append(Rule("exit-check", {"w": w}, And(running, phase[w].eq(MUTATED)), [
             when(writeflag.exit_fatal(read(w)), [set_(fatal(), w + 1)], [set_(phase[w], RECHECKED)])],
-            doc="the write ends: the flag clear means another writer toggled it: fatal \"concurrent map writes\"",
+            doc=("exit check: the writer reads the flag again; clear means another writer toggled it: "
+                 "fatal \"concurrent map writes\""),
             cite=f"{cite} (exit check)"))
         rules.append(Rule("release", {"w": w}, And(running, phase[w].eq(RECHECKED)), [
             *write(w, writeflag.release(read(w), cfg.profile)),
             set_(phase[w], DONE)],
-            doc=("the flag is cleared (h.flags &^= hashWriting)" if release_kind == "clear"
-                 else "the flag is toggled again (m.writing ^= 1)"),
+            doc=("release: the writer clears the flag (h.flags &^= hashWriting)" if release_kind == "clear"
+                 else "release: the writer toggles the flag it reads again (m.writing ^= 1)"),
             cite=f"{cite} (release)"))
         if D:
             n, sb = f["sbn"][w], f["sb"]
             rules.append(Rule("flush", {"w": w}, And(running, n > 0), [
                 set_(flag(), sb[w, 0]), set_(sb[w, 0], sb[w, 1]), set_(n, n - 1)],
                 urgent=False,
-                doc="the core's oldest buffered store reaches memory",
+                doc="flush: the core's oldest buffered store reaches memory",
                 cite="x86-TSO store buffer; the runtime stores the flag without a fence"))
     init = [0] * L.size
     both_done = And(*[phase[w].eq(DONE) for w in range(W)])
