@@ -65,7 +65,9 @@ def check(ref: str, patches, properties, max_depth, timeout: float, out_dir: Pat
             print(f"bmc: depth {d}/{md}, {len(pending)} pending, {seconds:.1f} s", file=sys.stderr)
 
     t0 = time.monotonic()
-    results = bmc.check(model, props, depth, timeout, progress)
+    # One depth per solver call: on map models, whose steps are large, this
+    # finds counterexamples 2-3 times faster than checking four depths at once.
+    results = bmc.check(model, props, depth, timeout, progress, chunk=1)
     report = []
     text = Path(sc.path).read_text()
     for res in results:
