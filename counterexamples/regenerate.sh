@@ -22,7 +22,7 @@ for args in "tight-loop-p1 --profile go1.13 --property starvation --property bou
   python -m checker.cli check $args --out counterexamples --quiet > /dev/null || [ $? -eq 1 ]
 done
 if [ $skip_maps -eq 0 ]; then
-  for args in "map-iter-old-buckets --patch no-olditerator"; do
+  for args in "map-iter-old-buckets --patch no-olditerator" "map-iter-checkbucket --patch no-checkbucket"; do
     python -m checker.cli check $args --timeout 3600 --out counterexamples --quiet > /dev/null || [ $? -eq 1 ]
   done
 fi

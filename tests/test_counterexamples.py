@@ -12,7 +12,8 @@ from checker.trace import load_itf, model_of_trace, replay
 
 TRACES = sorted((Path(__file__).resolve().parents[1] / "counterexamples").glob("*.itf.json"))
 MAP_TRACES = [p for p in TRACES if load_itf(p)["#meta"].get("kind") == "map"]
-MAP_NAMES = ["map-iter-old-buckets.patch-no-olditerator.iteration.itf.json"]
+MAP_NAMES = ["map-iter-checkbucket.patch-no-checkbucket.iteration.itf.json",
+             "map-iter-old-buckets.patch-no-olditerator.iteration.itf.json"]
 
 
 def test_curated_set_present():
@@ -55,6 +56,9 @@ MAP_VIOLATIONS = {
     "map-iter-old-buckets.patch-no-olditerator.iteration.itf.json":
         "      state 6 violates iteration: it0 finished without returning key b, which was in the map for the "
         "whole iteration: the key is missed",
+    "map-iter-checkbucket.patch-no-checkbucket.iteration.itf.json":
+        "      state 7 violates iteration: it0 returned key k 2 times, more than the key's entries at the start (1) "
+        "plus those inserted since (0)",
 }
 
 
