@@ -376,7 +376,8 @@ def test_timeline_map_lanes(capsys, missed):
     returned = [e for e in ids["lane-key-a"].iter() if e.get("class") == "returned"]
     assert [e.get("data-step") for e in returned] == ["4"]
     assert "missed-c" in ids
-    assert "missed-a" not in ids and "missed-b" not in ids
+    assert "missed-a" not in ids
+    assert "missed-b" not in ids
     stale = [e.get("data-step") for e in ids["lane-it0"].iter() if e.get("class") == "stale-array"]
     assert stale == ["5"]
     grow = [(e.get("data-step"), e.get("data-kind")) for e in ids["lane-growth"].iter()

@@ -8,7 +8,7 @@ buckets are left out: the question is only whether the flag protocol raises
 
 Memory.  ``sc`` reads and writes the flag in one shared memory, in program
 order (sequential consistency).  ``tso`` gives each writer's core a FIFO
-store buffer, as x86-TSO does: a write goes to the buffer, a read sees the
+store buffer, as x86-TSO does: a write goes to the buffer, a read returns the
 core's newest buffered write or else memory, and a ``flush`` step moves the
 oldest buffered write to memory at any time.  Every store on amd64 and arm64
 may sit in a store buffer, and the runtime writes the flag with plain stores,
