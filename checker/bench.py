@@ -75,7 +75,8 @@ body = [{ loop = ["compute", "gc", "sleep 5"] }]
 """
 
 
-def _scenario(name):
+def scenario(name):
+    """A built-in scenario, or one of the benchmark's own sizes."""
     if name == "bench-p2-g4":
         return parse(P2_G4, "bench-p2-g4")
     return load_builtin(name)
@@ -85,7 +86,7 @@ def _verdict_job(name, profile, out):
     from checker import bmc
     from checker.cli import exit_code, verdict_word
     from spec.sched.model import build_model
-    sc = _scenario(name)
+    sc = scenario(name)
     t = time.monotonic()
     model = build_model(sc, profile)
     res = bmc.check(model, model.properties, sc.sizes.max_depth, 600)
@@ -98,7 +99,7 @@ def _verdict_job(name, profile, out):
 def _depth_job(name, profile, seconds, out):
     from checker import bmc
     from spec.sched.model import build_model
-    model = build_model(_scenario(name), profile)
+    model = build_model(scenario(name), profile)
     reached = {"depth": 0}
 
     def progress(depth, _max, _pending, _s):
@@ -165,7 +166,7 @@ def main(argv=None) -> int:
 
     rows = []
     for name in builtin_names() + ["bench-p2-g4"]:
-        sc = _scenario(name)
+        sc = scenario(name)
         row = {"scenario": name, "profile": sc.profile, "gomaxprocs": sc.gomaxprocs}
         row.update(run(_verdict_job, name, sc.profile))
         if not args.quick:

@@ -28,8 +28,8 @@ class Result:
     """The verdict of one property."""
 
     property: str
-    verdict: str  # violated | holds | unknown
-    depth: int    # violated: counterexample length in steps; holds: depth checked
+    verdict: str  # violated | holds | proved | unknown
+    depth: int    # violated: counterexample length in steps; holds: depth checked; proved: diameter
     seconds: float
     engine: str = "bmc-z3"
     trace: list | None = None  # [(rule index or None, state list)]
@@ -44,6 +44,8 @@ class Result:
             return f"violated ({what})"
         if self.verdict == "holds":
             return f"holds up to depth {self.depth} (bounded; no counterexample of {self.depth} steps or fewer)"
+        if self.verdict == "proved":
+            return f"proved ({self.reason})"
         return f"unknown ({self.reason})"
 
 
@@ -228,11 +230,11 @@ def _violation(model, u, prop, depth, start):
     if prop.kind == "starvation":
         res.loop, res.victim = _lasso_witness(m, u, depth)
     elif prop.name == "bounded-wait":
-        res.victim = _late_g(model, res.trace[-1][1])
+        res.victim = late_g(model, res.trace[-1][1])
     return res
 
 
-def _late_g(model, state):
+def late_g(model, state):
     S = model.state
     for g in range(S.nG):
         if state[S.wait.base + g] > S.bound:

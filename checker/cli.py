@@ -21,6 +21,7 @@ from spec.scenario import (DEFAULT_SCENARIO, PROFILES, ScenarioError, builtin_na
 
 EXIT_HOLDS, EXIT_VIOLATED, EXIT_ERROR, EXIT_UNKNOWN = 0, 1, 2, 3
 DEFAULT_OUT = "gmpcheck-out"
+ENGINES = ("bmc", "explicit")
 
 
 class UsageError(Exception):
@@ -41,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--max-depth", type=int, metavar="N", help="BMC depth in steps (default: the scenario's)")
     c.add_argument("--bound", type=int, metavar="D", help="D of bounded-wait, in ticks (default: the scenario's)")
     c.add_argument("--timeout", type=float, default=600.0, metavar="S", help="time limit in seconds (default 600)")
+    c.add_argument("--engine", choices=ENGINES, default="bmc",
+                   help="bmc: bounded model checking in z3 (every property kind); explicit: breadth-first "
+                        "search of the concrete states (invariants only; proves those whose states run out)")
     c.add_argument("--out", metavar="DIR", default=DEFAULT_OUT,
                    help=f"directory for counterexamples (default: {DEFAULT_OUT})")
     c.add_argument("--json", action="store_true", help="print one JSON document instead of text")
@@ -162,7 +166,7 @@ def cmd_check(args) -> int:
         try:
             return mapcheck.check(args.scenario, [load_patch(ref) for ref in args.patches], args.properties,
                                   args.max_depth, args.timeout, out_dir_from_args(args), args.json, args.quiet,
-                                  args.profile)
+                                  args.profile, args.engine)
         except map_scenario.MapScenarioError as e:
             raise UsageError(str(e)) from None
 
@@ -189,7 +193,7 @@ def cmd_check(args) -> int:
             print(f"missing yield points: none under {model.profile.label()}")
 
     t0 = time.monotonic()
-    results = bmc.check(model, props, sc.sizes.max_depth, args.timeout, progress_printer(args))
+    results = run_engine(args.engine, model, props, sc.sizes.max_depth, args.timeout, progress_printer(args))
     report = [result_entry(model, res, out_dir) for res in results]
 
     code = exit_code(results)
@@ -217,7 +221,8 @@ def cmd_check(args) -> int:
                     print(f"{'':{width}}  {line}")
             if entry["trace"]:
                 print(f"{'':{width}}  trace: {entry['trace']}  narrative: {entry['narrative']}")
-        print(f"verdict: {verdict_word(code)}")
+        word = "proved" if results and all(r.verdict == "proved" for r in results) else verdict_word(code)
+        print(f"verdict: {word}")
     return code
 
 
@@ -288,12 +293,33 @@ def properties_from_args(args, model):
     return [model.property(n) for n in names]
 
 
-def progress_printer(args, prefix="bmc"):
-    def progress(depth, max_depth, pending, seconds):
+def progress_printer(args, prefix=None):
+    prefix = prefix or getattr(args, "engine", "bmc")
+
+    def progress(depth, max_depth, pending, seconds, states=None):
         if not args.quiet:
             print(f"{prefix}: depth {depth}/{max_depth} checked, {seconds:.1f} s"
+                  + (f", {states} states" if states is not None else "")
                   + (f", open: {', '.join(pending)}" if pending else ""), file=sys.stderr, flush=True)
     return progress
+
+
+def run_engine(name: str, model, props, max_depth: int, timeout: float, progress):
+    """Check ``props`` with engine ``name``; a model the engine cannot search is a usage error."""
+    from checker import explicit
+    try:
+        return engine_check(name)(model, props, max_depth, timeout, progress)
+    except explicit.EngineError as e:
+        raise UsageError(f"--engine {name}: {e}") from None
+
+
+def engine_check(name: str):
+    """The check function of engine ``name``: ``f(model, props, max_depth, timeout_s, progress)``."""
+    if name == "explicit":
+        from checker import explicit
+        return explicit.check
+    from checker import bmc
+    return bmc.check
 
 
 def trace_stem(model, prop: str) -> str:

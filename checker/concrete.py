@@ -257,11 +257,15 @@ class Compiler:
         exec(compile(src, "<spec-expr>", "exec"), self.env)
         return self.env.pop("f")
 
-    def rule(self, rule: Rule):
-        """Return ``(guard, step)``: ``guard(s) -> bool``; ``step(s) -> new list``."""
+    def rule(self, rule: Rule, copy: str = "list"):
+        """Return ``(guard, step)``: ``guard(s) -> bool``; ``step(s) -> new list``.
+
+        ``copy`` names the function, in this compiler's ``env``, that copies the
+        state at the start of ``step``.
+        """
         guard = self.expr(rule.guard)
         self._deps(rule.body)
-        lines = ["def step(s):", "    s = list(s)"] + body_src(rule.body, "    ") + ["    return s"]
+        lines = ["def step(s):", f"    s = {copy}(s)"] + body_src(rule.body, "    ") + ["    return s"]
         exec(compile("\n".join(lines) + "\n", f"<rule {rule.label()}>", "exec"), self.env)
         return guard, self.env.pop("step")
 

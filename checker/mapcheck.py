@@ -48,7 +48,7 @@ def to_itf(model, sc, result, scenario_text: str) -> dict:
 
 
 def check(ref: str, patches, properties, max_depth, timeout: float, out_dir: Path, as_json: bool,
-          quiet: bool, profile: str | None = None) -> int:
+          quiet: bool, profile: str | None = None, engine: str = "bmc") -> int:
     sc = load(ref)
     model = build_for(sc, patches, profile)
     names = properties or sc.properties or [p.name for p in model.properties]
@@ -60,14 +60,19 @@ def check(ref: str, patches, properties, max_depth, timeout: float, out_dir: Pat
     props = [model.property(n) for n in names]
     depth = sc.max_depth if max_depth is None else max_depth
 
-    def progress(d, md, pending, seconds):
+    def progress(d, md, pending, seconds, states=None):
         if not quiet:
-            print(f"bmc: depth {d}/{md}, {len(pending)} pending, {seconds:.1f} s", file=sys.stderr)
+            print(f"{engine}: depth {d}/{md}, {len(pending)} pending, {seconds:.1f} s"
+                  + (f", {states} states" if states is not None else ""), file=sys.stderr)
 
     t0 = time.monotonic()
-    # One depth per solver call: on map models, whose steps are large, this
-    # finds counterexamples 2-3 times faster than checking four depths at once.
-    results = bmc.check(model, props, depth, timeout, progress, chunk=1)
+    if engine == "explicit":
+        from checker.cli import run_engine
+        results = run_engine(engine, model, props, depth, timeout, progress)
+    else:
+        # One depth per solver call: on map models, whose steps are large, this
+        # finds counterexamples 2-3 times faster than checking four depths at once.
+        results = bmc.check(model, props, depth, timeout, progress, chunk=1)
     report = []
     text = Path(sc.path).read_text()
     for res in results:
@@ -111,5 +116,8 @@ def check(ref: str, patches, properties, max_depth, timeout: float, out_dir: Pat
         print(f"{res.property:{width}}  {res.summary()}")
         if entry["trace"]:
             print(f"{'':{width}}  trace: {entry['trace']}  narrative: {entry['narrative']}")
-    print(f"verdict: {['holds', 'violated', 'error', 'unknown'][code]}")
+    word = ['holds', 'violated', 'error', 'unknown'][code]
+    if all(r.verdict == "proved" for r in results):
+        word = "proved"
+    print(f"verdict: {word}")
     return code

@@ -422,6 +422,55 @@ class Rule:
         visit(self.body)
         return out
 
+    def reads(self) -> set[int]:
+        """Slots the guard or the body may read (every slot of a field read with a computed index)."""
+        return slots_read([self.guard, *self.body])
+
+
+def slots_read(node) -> set[int]:
+    """Slots an expression, statement or list of them may read.
+
+    A read with a computed index counts as a read of every slot of its field;
+    shared expressions and procedure bodies are followed.
+    """
+    out: set[int] = set()
+    stack = [node]
+    seen: set[int] = set()
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+            continue
+        if id(x) in seen:
+            continue
+        seen.add(id(x))
+        if isinstance(x, Read):
+            f = x.field
+            off = x.const_offset()
+            out.update(range(f.base, f.base + f.size) if off is None else (f.base + off,))
+            stack.extend(x.index)
+        elif isinstance(x, Named):
+            stack.append(x.expr)
+        elif isinstance(x, Call):
+            stack.extend(x.args)
+            stack.extend(x.proc.body)
+        elif isinstance(x, Assign):
+            stack.append(x.value)
+            stack.extend(x.target.index)
+        elif isinstance(x, Bind):
+            stack.append(x.value)
+        elif isinstance(x, When):
+            stack += [x.cond, *x.then, *x.other]
+        elif isinstance(x, (Arith, Cmp)):
+            stack += [x.a, x.b]
+        elif isinstance(x, (BoolOp, Total)):
+            stack.extend(x.args)
+        elif isinstance(x, Not):
+            stack.append(x.a)
+        elif isinstance(x, Ite):
+            stack += [x.cond, x.then, x.other]
+    return out
+
 
 @dataclass
 class Property:
