@@ -1,7 +1,9 @@
-"""Benchmark: verdicts, counterexample lengths, time, memory and BMC depth per scenario.
+"""Benchmark: verdicts, counterexample lengths, time, memory and search depth per scenario.
 
 Run ``python -m checker.bench`` (add ``--quick`` to skip the 60-second depth
-runs).  Each measurement runs in a child process so its peak memory (max RSS)
+runs, ``--only NAME`` to measure one scenario).  The depth runs check the
+invariants for 60 seconds with each engine, BMC and explicit search, and
+report the deepest depth completed.  Each measurement runs in a child process so its peak memory (max RSS)
 is its own.  Figures depend on the machine; docs/benchmarks.md records one run.
 """
 
@@ -96,18 +98,21 @@ def _verdict_job(name, profile, out):
              "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
 
 
-def _depth_job(name, profile, seconds, out):
-    from checker import bmc
+def _depth_job(name, profile, seconds, engine, out):
+    from checker.cli import engine_check
     from spec.sched.model import build_model
     model = build_model(scenario(name), profile)
-    reached = {"depth": 0}
+    reached = {"depth": 0, "states": None}
 
-    def progress(depth, _max, _pending, _s):
+    def progress(depth, _max, _pending, _s, states=None):
         reached["depth"] = depth
+        reached["states"] = states
 
     props = [p for p in model.properties if p.kind == "invariant"]
-    bmc.check(model, props, 10_000, seconds, progress)
-    out.put({"depth": reached["depth"],
+    results = engine_check(engine)(model, props, 10_000, seconds, progress)
+    # A search that proves every invariant stops early: its depth is the diameter.
+    proved = all(r.verdict == "proved" for r in results)
+    out.put({"depth": reached["depth"], "states": reached["states"], "proved": proved,
              "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
 
 
@@ -156,7 +161,13 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m checker.bench")
     ap.add_argument("--quick", action="store_true", help="skip the 60 s depth runs")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ap.add_argument("--only", action="append", metavar="NAME",
+                    help="measure only this scenario (repeatable; bench-p2-g4 is the depth target's size)")
     args = ap.parse_args(argv)
+    names = builtin_names() + ["bench-p2-g4"]
+    for name in args.only or ():
+        if name not in names:
+            ap.error(f"--only: no scenario {name!r}; choose from {', '.join(names)}")
     figures = {}
 
     r = run(_first_cex_job)
@@ -165,16 +176,21 @@ def main(argv=None) -> int:
           f"(target: 2 s)", file=sys.stderr)
 
     rows = []
-    for name in builtin_names() + ["bench-p2-g4"]:
+    for name in args.only or names:
         sc = scenario(name)
         row = {"scenario": name, "profile": sc.profile, "gomaxprocs": sc.gomaxprocs}
         row.update(run(_verdict_job, name, sc.profile))
+        depths = ""
         if not args.quick:
-            row["depth_60s"] = run(_depth_job, name, sc.profile, 60.0)["depth"]
+            for engine in ("bmc", "explicit"):
+                d = run(_depth_job, name, sc.profile, 60.0, engine)
+                row[f"{engine}_60s"] = d
+                depths += (f"  {engine} in 60 s: depth {d.get('depth')}" + (" (proved)" if d.get("proved") else "")
+                           + (f", {d['states']} states" if d.get("states") else "") + f", {d.get('rss_mib', 0):.0f} MiB")
         rows.append(row)
         print(f"{name:24} {sc.profile:7} P={sc.gomaxprocs} {row.get('verdict', row.get('error'))!s:16} "
               f"cex={row.get('cex')!s:5} {row.get('seconds', 0):6.1f} s {row.get('rss_mib', 0):6.0f} MiB"
-              + (f"  depth in 60 s: {row['depth_60s']}" if "depth_60s" in row else ""), file=sys.stderr)
+              + depths, file=sys.stderr)
     figures["scenarios"] = rows
 
     m = run(_machine_job, 2000)

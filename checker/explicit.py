@@ -8,8 +8,9 @@ states before its depth limit has checked every reachable state.
 
 It needs a finite choice at each step.  The environment's inputs of a map model
 (``model.inputs``: the key of the next operation, the iterator's random start)
-are enumerated per step, over the input slots that step reads; the inputs are
-not part of the stored state, so two states that differ only there are one.
+are enumerated per step, over the input slots that step reads.  Inputs are not
+part of the stored state, so two states that differ only in their inputs are
+one state.
 Slots left free in the initial state (``model.free_init``: hashes of keys
 without a fixed hash) are enumerated too, up to ``MAX_INITIAL`` initial states.
 
@@ -74,8 +75,9 @@ class Explorer:
         names = model.layout.slot_names()
         for prop in model.properties:
             if prop.kind == "invariant" and slots_read(prop.expr) & inputs:
-                raise EngineError(f"property {prop.name} reads an input slot; explicit search cannot check it")
-        # The value every input slot holds in a stored state.
+                raise EngineError(f"property {prop.name} reads an input slot, which explicit search does "
+                                  f"not store; use --engine bmc")
+        # The value of every input slot in a stored state.
         self.input_slots = sorted(inputs)
         self.canonical = [ranges[v][0] for v in self.input_slots]
         # Rules that may read inputs run on a watched state, so only the input
@@ -95,7 +97,7 @@ class Explorer:
         self.compact = all(0 <= lo and hi <= 255 for lo, hi in ranges)
 
     def key(self, s):
-        """A hashable, compact form of a state."""
+        """Return a hashable, compact form of a state."""
         return bytes(s) if self.compact else tuple(s)
 
     def initial_states(self) -> list[list[int]]:
@@ -240,7 +242,10 @@ def check(model, props, max_depth: int, timeout_s: float, progress=None) -> list
 
 
 def _trace(ex: Explorer, parent: dict, k) -> list:
-    """The path to ``k`` as ``[(rule index or None, state)]``, each state holding the inputs of the next step."""
+    """Rebuild the path to ``k`` as ``[(rule index or None, state)]``.
+
+    Each state carries the inputs that its next step read.
+    """
     steps = []
     while parent[k] is not None:
         pk, rule, combo = parent[k]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from checker import bmc
+from checker import bmc, explicit
 from checker.trace import load_itf, model_of_trace, replay
 
 TRACES = sorted((Path(__file__).resolve().parents[1] / "counterexamples").glob("*.itf.json"))
@@ -36,9 +36,17 @@ def test_replays_as_violation(path):
     assert rep.steps == len(json.loads(path.read_text())["states"]) - 1
 
 
+# Map traces searched again by breadth-first search of the concrete states: the
+# no-checkbucket scenario has a few thousand states within 7 steps, while BMC
+# takes most of an hour on it.  The no-olditerator scenario empties its map,
+# and every emptying delete draws new hashes for all keys, so BFS is the slower
+# engine there and BMC searches again (minutes: a slow test).
+EXPLICIT = {"map-iter-checkbucket.patch-no-checkbucket.iteration.itf.json"}
+
+
 def minimal_params():
-    """Scheduler traces take seconds to search again; map traces take minutes, so they are slow tests."""
-    return [pytest.param(p, id=p.name, marks=[pytest.mark.slow] if p in MAP_TRACES else []) for p in TRACES]
+    return [pytest.param(p, id=p.name, marks=[pytest.mark.slow] if p in MAP_TRACES and p.name not in EXPLICIT
+                         else []) for p in TRACES]
 
 
 @pytest.mark.parametrize("path", minimal_params())
@@ -46,7 +54,8 @@ def test_still_minimal(path):
     doc = load_itf(path)
     model = model_of_trace(doc, str(path))
     meta = doc["#meta"]
-    [res] = bmc.check(model, [model.property(meta["property"])], meta["length"], 3600 if path in MAP_TRACES else 120)
+    engine = explicit.check if path.name in EXPLICIT else bmc.check
+    [res] = engine(model, [model.property(meta["property"])], meta["length"], 3600 if path in MAP_TRACES else 120)
     assert res.verdict == "violated"
     assert res.depth == meta["length"]
 

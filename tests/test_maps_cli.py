@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from checker.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_map_scenario_holds_exit_0(tmp_path, capsys) -> None:
@@ -35,18 +38,14 @@ def test_list_shows_map_scenarios(capsys) -> None:
     assert "map-iter-old-buckets" in out
 
 
-@pytest.mark.slow
-def test_no_olditerator_breaks_iteration(tmp_path, capsys) -> None:
+def test_no_olditerator_breaks_iteration() -> None:
     # evacuate clears the old bucket although the range loop, started before
     # the grow, still walks it: the key in its second slot is never returned.
-    code = main(["check", "map-iter-old-buckets", "--patch", "no-olditerator", "--timeout", "1800",
-                 "--out", str(tmp_path), "--json", "--quiet"])
-    doc = json.loads(capsys.readouterr().out)
-    assert code == 1
-    (prop,) = doc["properties"]
-    assert prop["verdict"] == "violated"
-    assert prop["depth"] == 6
-    itf = json.loads((tmp_path / "map-iter-old-buckets.patch-no-olditerator.iteration.itf.json").read_text())
+    # BMC finds this trace in minutes; the slow minimality test in
+    # test_counterexamples.py searches for it again.
+    itf = json.loads((ROOT / "counterexamples" /
+                      "map-iter-old-buckets.patch-no-olditerator.iteration.itf.json").read_text())
+    assert itf["#meta"]["length"] == 6
     labels = [s["#meta"].get("rule") for s in itf["states"][1:]]
     assert labels.count("mapassign") == 3
     assert labels[2] == "mapiterinit"
