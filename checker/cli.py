@@ -28,8 +28,15 @@ class UsageError(Exception):
     """An invalid option value: the message names the option and the fix."""
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, as every other error of gmpcheck is."""
+
+    def error(self, message: str):
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}; see {self.prog} --help\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="gmpcheck", description=(
+    ap = Parser(prog="gmpcheck", description=(
         "Check a formal model of the Go scheduler by bounded model checking in z3."))
     sub = ap.add_subparsers(dest="command", required=True)
 
@@ -39,12 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="property to check (repeatable; default: all)")
     c.add_argument("--profile", choices=PROFILES, help="runtime profile (default: the scenario's)")
     c.add_argument("--asyncpreemptoff", action="store_true", help="GODEBUG=asyncpreemptoff=1")
-    c.add_argument("--max-depth", type=int, metavar="N", help="BMC depth in steps (default: the scenario's)")
+    c.add_argument("--max-depth", type=int, metavar="N", help="search depth in steps (default: the scenario's)")
     c.add_argument("--bound", type=int, metavar="D", help="D of bounded-wait, in ticks (default: the scenario's)")
     c.add_argument("--timeout", type=float, default=600.0, metavar="S", help="time limit in seconds (default 600)")
     c.add_argument("--engine", choices=ENGINES, default="bmc",
-                   help="bmc: bounded model checking in z3 (every property kind); explicit: breadth-first "
-                        "search of the concrete states (invariants only; proves those whose states run out)")
+                   help="bmc: bounded model checking in z3; explicit: breadth-first search of the concrete "
+                        "states, which proves a property when the reachable states run out")
     c.add_argument("--out", metavar="DIR", default=DEFAULT_OUT,
                    help=f"directory for counterexamples (default: {DEFAULT_OUT})")
     c.add_argument("--json", action="store_true", help="print one JSON document instead of text")
@@ -68,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="property to compare (repeatable; default: all)")
     k.add_argument("--profile", choices=PROFILES, help="runtime profile (default: the scenario's)")
     k.add_argument("--asyncpreemptoff", action="store_true", help="GODEBUG=asyncpreemptoff=1")
-    k.add_argument("--max-depth", type=int, metavar="N", help="BMC depth in steps (default: the scenario's)")
+    k.add_argument("--max-depth", type=int, metavar="N", help="search depth in steps (default: the scenario's)")
     k.add_argument("--bound", type=int, metavar="D", help="D of bounded-wait, in ticks (default: the scenario's)")
     k.add_argument("--timeout", type=float, default=600.0, metavar="S",
                    help="time limit in seconds for each of the four runs (default 600)")
@@ -314,7 +321,7 @@ def run_engine(name: str, model, props, max_depth: int, timeout: float, progress
 
 
 def engine_check(name: str):
-    """The check function of engine ``name``: ``f(model, props, max_depth, timeout_s, progress)``."""
+    """Return the check function of engine ``name``: ``f(model, props, max_depth, timeout_s, progress)``."""
     if name == "explicit":
         from checker import explicit
         return explicit.check

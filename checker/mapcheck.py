@@ -54,7 +54,7 @@ def check(ref: str, patches, properties, max_depth, timeout: float, out_dir: Pat
     names = properties or sc.properties or [p.name for p in model.properties]
     unknown = [n for n in names if n not in {p.name for p in model.properties}]
     if unknown:
-        print(f"gmpcheck: --property: unknown property {unknown[0]!r}; this scenario has "
+        print(f"gmpcheck: error: --property: unknown property {unknown[0]!r}; this scenario has "
               f"{', '.join(p.name for p in model.properties)}", file=sys.stderr)
         return EXIT_ERROR
     props = [model.property(n) for n in names]

@@ -52,3 +52,34 @@ def test_no_olditerator_breaks_iteration() -> None:
     last = itf["states"][-1]
     assert last["it_state"] == [3]
     assert last["flag_oldIterator"] == 1
+
+
+@pytest.mark.parametrize("text,field", [
+    ('colour = "blue"\n', "colour"),
+    ('[map]\nitre_units = 2\n', "map.itre_units"),
+    ('[[key]]\nname = "a"\ntophsh = 5\n', "key[0].tophsh"),
+])
+def test_unknown_map_field_rejected(tmp_path, capsys, text, field) -> None:
+    bad = tmp_path / "typo.toml"
+    base = 'kind = "map"\n'
+    if not text.startswith("[[key]]"):
+        text += '[[key]]\nname = "a"\n'
+    bad.write_text(base + text)
+    code = main(["check", str(bad), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1
+    assert f"{bad}: {field}: unknown field; allowed fields are " in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("scenario,patch,have,want", [
+    ("map-iter-checkbucket", "no-sysmon-preempt", "scheduler", "map"),
+    ("tight-loop-p1", "no-checkbucket", "map", "scheduler"),
+])
+def test_patch_of_other_model_rejected(capsys, scenario, patch, have, want) -> None:
+    code = main(["check", scenario, "--patch", patch, "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == (f"gmpcheck: error: built-in: patch '{patch}' changes the {have} model; apply it to a {have} "
+                   f"scenario, not a {want} scenario (gmpcheck patches lists them)\n")

@@ -104,7 +104,7 @@ def build_model(cfg: MapConfig, name: str = "map", patches=()) -> MapModel:
     from spec.sched.model import apply_patch  # the patch protocol is shared with the scheduler
     H = MapState(cfg)
     b = Builder(H)
-    targets = [apply_patch(b, patch) for patch in patches]
+    targets = [apply_patch(b, patch, "maps") for patch in patches]
     try:
         rules = b.build()
     except (TypeError, AttributeError, ValueError, KeyError, IndexError) as e:

@@ -96,12 +96,19 @@ def load(ref: str) -> MapScenario:
     return parse(doc, str(path))
 
 
+TOP_FIELDS = {"kind", "name", "description", "max_depth", "properties", "expect", "map", "key", "writers"}
+KEY_FIELDS = {"name", "nan", "tophash", "low"}
+
+
 def parse(doc: dict, path: str) -> MapScenario:
     def err(name, msg):
         return MapScenarioError(f"{path}: {name}: {msg}")
 
     if doc.get("kind") != "map":
         raise err("kind", 'missing; a map scenario sets kind = "map"')
+    unknown = sorted(set(doc) - TOP_FIELDS)
+    if unknown:
+        raise err(unknown[0], f"unknown field; allowed fields are {', '.join(sorted(TOP_FIELDS))}")
     if "writers" in doc:
         return parse_writers(doc, path, err)
     m = doc.get("map", {})
@@ -111,9 +118,10 @@ def parse(doc: dict, path: str) -> MapScenario:
             if not isinstance(m[name], typ) or (typ is int and isinstance(m[name], bool)):
                 raise err(f"map.{name}", f"expected {typ.__name__}, got {m[name]!r}")
             kw[name] = m[name]
-    unknown = set(m) - set(MAP_FIELDS) - {"load_factor", "ops"}
+    unknown = sorted(set(m) - set(MAP_FIELDS) - {"load_factor", "ops"})
     if unknown:
-        raise err("map", f"unknown fields {sorted(unknown)}; known: {sorted(MAP_FIELDS) + ['load_factor', 'ops']}")
+        known = sorted([*MAP_FIELDS, "load_factor", "ops"])
+        raise err(f"map.{unknown[0]}", f"unknown field; allowed fields are {', '.join(known)}")
     if "load_factor" in m:
         lf = m["load_factor"]
         if not (isinstance(lf, list) and len(lf) == 2 and all(isinstance(x, int) and x > 0 for x in lf)):
@@ -127,6 +135,9 @@ def parse(doc: dict, path: str) -> MapScenario:
     for j, k in enumerate(doc.get("key", [])):
         if not isinstance(k, dict) or not isinstance(k.get("name"), str):
             raise err(f"key[{j}].name", "missing; each [[key]] needs a name")
+        unknown = sorted(set(k) - KEY_FIELDS)
+        if unknown:
+            raise err(f"key[{j}].{unknown[0]}", f"unknown field; allowed fields are {', '.join(sorted(KEY_FIELDS))}")
         top, low = k.get("tophash"), k.get("low")
         if top is not None and not (isinstance(top, int) and 5 <= top <= 255):
             raise err(f"key[{j}].tophash", f"expected an int 5..255, got {top!r}")
@@ -156,7 +167,7 @@ def parse_writers(doc: dict, path: str, err) -> MapScenario:
         raise err(extra[0], "not used with [writers]; the two-writer model has no buckets or keys")
     unknown = sorted(set(w) - WRITERS_FIELDS)
     if unknown:
-        raise err(f"writers.{unknown[0]}", f"unknown field; known: {sorted(WRITERS_FIELDS)}")
+        raise err(f"writers.{unknown[0]}", f"unknown field; allowed fields are {', '.join(sorted(WRITERS_FIELDS))}")
     if w.get("goroutines", 2) != 2:
         raise err("writers.goroutines", f"expected 2 (the model has two writers), got {w['goroutines']!r}")
     memory = w.get("memory", "sc")

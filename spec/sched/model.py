@@ -119,8 +119,18 @@ def build_model(scenario: Scenario, profile: str | None = None, asyncpreemptoff:
                  [b.ready_to_run(g) for g in range(nG)], init_rule, list(patches))
 
 
-def apply_patch(b: Builder, patch: Patch) -> PatchTarget:
-    """Run ``patch.apply`` on the builder ``b``; its rule edits are applied once the rules exist."""
+MODEL_NAMES = {"sched": "scheduler", "maps": "map"}
+
+
+def apply_patch(b: Builder, patch: Patch, model: str = "sched") -> PatchTarget:
+    """Run ``patch.apply`` on the builder ``b`` of a ``model`` ("sched" or "maps") model.
+
+    Its rule edits are applied once the rules exist.
+    """
+    if patch.model != model:
+        have, want = MODEL_NAMES.get(patch.model, patch.model), MODEL_NAMES[model]
+        raise PatchError(f"{patch.source}: patch {patch.name!r} changes the {have} model; "
+                         f"apply it to a {have} scenario, not a {want} scenario (gmpcheck patches lists them)")
     target = PatchTarget(b, patch)
     try:
         patch.apply(target)
