@@ -19,7 +19,8 @@ import time
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
+                                 run_state_machine_as_test)
 
 from checker.concrete import ConcreteModel
 from checker.mapdriver import MapDriver
@@ -190,15 +191,12 @@ class MapMachine(RuleBasedStateMachine):
             STATS["seconds"] += time.monotonic() - self.t0
 
 
-TestMapMachine = MapMachine.TestCase
-TestMapMachine.settings = settings(max_examples=3, stateful_step_count=60, deadline=None,
-                                   suppress_health_check=list(HealthCheck))
-
-
-def test_zz_state_machine_reached_real_size():
-    """Runs after the machine (pytest keeps file order) and checks what it covered."""
-    if STATS["ops"] == 0:
-        pytest.skip("the state machine did not run in this session")
+def test_state_machine_reaches_real_size():
+    """Runs the machine and checks what it covered, in one test so parallel runs keep them together."""
+    for key in STATS:
+        STATS[key] = 0
+    run_state_machine_as_test(MapMachine, settings=settings(
+        max_examples=3, stateful_step_count=60, deadline=None, suppress_health_check=list(HealthCheck)))
     print(f"state machine: {STATS['ops']} model steps in {STATS['seconds']:.1f} s "
           f"({STATS['ops'] / STATS['seconds']:.0f} steps/s), max B {STATS['max_B']}, "
           f"{STATS['iterations']} completed range loops")
