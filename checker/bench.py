@@ -78,7 +78,7 @@ body = [{ loop = ["compute", "gc", "sleep 5"] }]
 
 
 def scenario(name):
-    """A built-in scenario, or one of the benchmark's own sizes."""
+    """Return a built-in scenario, or one of the benchmark's own sizes."""
     if name == "bench-p2-g4":
         return parse(P2_G4, "bench-p2-g4")
     return load_builtin(name)
