@@ -124,15 +124,16 @@ class Unrolling:
         return out
 
 
-def _check(solver, assumption, deadline):
+def _check(solver, assumption, deadline, timeout_s):
+    limit = f"time limit of {timeout_s:g} s reached"
     remaining = deadline - time.monotonic()
     if remaining <= 0:
-        return z3.unknown, "time limit reached"
+        return z3.unknown, limit
     solver.set("timeout", max(1, int(remaining * 1000)))
     r = solver.check(assumption)
     reason = solver.reason_unknown() if r == z3.unknown else ""
     if r == z3.unknown and ("timeout" in reason or "canceled" in reason):
-        reason = "time limit reached"
+        reason = limit
     return r, reason
 
 
@@ -171,7 +172,7 @@ def check(model, props, max_depth: int, timeout_s: float, progress=None, chunk: 
     def ask(formula, tag):
         lit = z3.Bool(tag)
         u.solver.add(z3.Implies(lit, formula))
-        r, reason = _check(u.solver, lit, deadline)
+        r, reason = _check(u.solver, lit, deadline, timeout_s)
         return lit, r, reason
 
     while pending and done_depth < max_depth:
@@ -317,7 +318,7 @@ def worst_wait(model, max_depth: int, timeout_s: float) -> WorstWait:
     while True:
         lit = z3.Bool(f"longer_than_{best}")
         u.solver.add(z3.Implies(lit, z3.Or(*[w > best for w in waits])))
-        r, reason = _check(u.solver, lit, deadline)
+        r, reason = _check(u.solver, lit, deadline, timeout_s)
         if r == z3.unsat:
             return WorstWait(best, "exact", max_depth, time.monotonic() - start, victim)
         if r == z3.unknown:

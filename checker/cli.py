@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--bound", type=int, metavar="D", help="D of bounded-wait, in ticks (default: the scenario's)")
     k.add_argument("--timeout", type=float, default=600.0, metavar="S",
                    help="time limit in seconds for each of the four runs (default 600)")
+    k.add_argument("--engine", choices=ENGINES, default="bmc",
+                   help="engine for the verdicts (the worst-case wait is always found by bmc)")
     k.add_argument("--out", metavar="DIR", default=DEFAULT_OUT,
                    help=f"directory for counterexamples (default: {DEFAULT_OUT})")
     k.add_argument("--json", action="store_true", help="print one JSON document instead of text")
@@ -128,6 +130,7 @@ def main(argv=None) -> int:
         if args.command == "patches":
             return cmd_patches()
         if args.command == "compare":
+            from checker.compare import cmd_compare
             return cmd_compare(args)
         if args.command == "extract":
             return cmd_extract(args)
@@ -170,6 +173,7 @@ def cmd_check(args) -> int:
     from spec.maps import scenario as map_scenario
     if args.scenario and map_scenario.is_map_scenario(args.scenario):
         from checker import mapcheck
+        check_map_options(args)
         try:
             return mapcheck.check(args.scenario, [load_patch(ref) for ref in args.patches], args.properties,
                                   args.max_depth, args.timeout, out_dir_from_args(args), args.json, args.quiet,
@@ -255,6 +259,20 @@ def scenario_from_args(args):
     if args.timeout <= 0:
         raise UsageError(f"--timeout: must be positive, got {args.timeout}")
     return sc
+
+
+def check_map_options(args) -> None:
+    """Reject the options that a map scenario has no use for, and invalid search limits."""
+    for flag, given in (("--bound", args.bound is not None), ("--asyncpreemptoff", args.asyncpreemptoff),
+                        ("--entry", getattr(args, "entry", None) is not None),
+                        ("--gomaxprocs", getattr(args, "gomaxprocs", None) is not None)):
+        if given:
+            raise UsageError(f"{flag}: applies to scheduler scenarios only; {args.scenario} is a map "
+                             f"scenario, so drop {flag}")
+    if args.max_depth is not None and args.max_depth < 1:
+        raise UsageError(f"--max-depth: must be at least 1, got {args.max_depth}")
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout: must be positive, got {args.timeout}")
 
 
 def extract_from_args(args, program: str, profile):
@@ -367,90 +385,6 @@ def cmd_patches() -> int:
     for name, patch in sorted(builtin_patches().items(), key=lambda kv: (kv[1].model, kv[0])):
         print(f"{name:22} {patch.model:6} {patch.description}")
     return EXIT_HOLDS
-
-
-def cmd_compare(args) -> int:
-    """Check the scenario with and without the patch; exit 1 when the patch breaks a property that held."""
-    import copy
-
-    from checker import bmc
-    from spec.sched.model import build_model
-
-    sc = scenario_from_args(args)
-    out_dir = out_dir_from_args(args)
-    patch = load_patch(args.patch)
-    apo = args.asyncpreemptoff or sc.asyncpreemptoff
-    before_model = build_model(sc, args.profile, apo)
-    after_model = build_model(sc, args.profile, apo, [patch])
-    props = properties_from_args(args, before_model)
-    depth = sc.sizes.max_depth
-    label = before_model.profile.label()
-    if not args.json:
-        print(f"scenario {sc.name} ({sc.path}), profile {label}, GOMAXPROCS={sc.gomaxprocs}, depth {depth}")
-        print(f"patch {patch.name}: {patch.description}")
-
-    t0 = time.monotonic()
-    before = bmc.check(before_model, props, depth, args.timeout, progress_printer(args, "before"))
-    after = bmc.check(after_model, [after_model.property(p.name) for p in props], depth, args.timeout,
-                      progress_printer(args, "after"))
-    waits = {}
-    if any(p.name == "bounded-wait" for p in props):
-        # The worst-case wait needs wait counters that cannot saturate within the depth.
-        wide = copy.deepcopy(sc)
-        wide.sizes.bound = max(depth, wide.sizes.bound)
-        for key, patches in (("before", []), ("after", [patch])):
-            if not args.quiet:
-                print(f"{key}: searching for the worst-case wait", file=sys.stderr, flush=True)
-            waits[key] = bmc.worst_wait(build_model(wide, args.profile, apo, patches), depth, args.timeout)
-
-    rows = []
-    broken = False
-    undecided = False
-    for b, a in zip(before, after):
-        entry = result_entry(after_model, a, out_dir) if a.verdict == "violated" else None
-        breaks = b.verdict == "holds" and a.verdict == "violated"
-        broken |= breaks
-        undecided |= "unknown" in (a.verdict, b.verdict)
-        rows.append({"property": b.property, "before": b.verdict, "after": a.verdict,
-                     "before_summary": b.summary(), "after_summary": a.summary(),
-                     "breaks": breaks, "counterexample_length": a.depth if a.verdict == "violated" else None,
-                     "victim": entry["victim"] if entry else None,
-                     "trace": entry["trace"] if entry else None,
-                     "narrative": entry["narrative"] if entry else None})
-    if broken:
-        code = EXIT_VIOLATED
-    elif undecided:
-        code = EXIT_UNKNOWN
-    else:
-        code = EXIT_HOLDS
-
-    if args.json:
-        doc = {"scenario": sc.name, "path": sc.path, "profile": before_model.profile.name,
-               "options": {"asyncpreemptoff": before_model.profile.asyncpreemptoff},
-               "patch": {"name": patch.name, "description": patch.description, "source": patch.source},
-               "max_depth": depth, "bound": sc.sizes.bound, "properties": rows,
-               "worst_case_wait": {k: {"ticks": w.ticks, "verdict": w.verdict, "depth": w.depth,
-                                       "victim": None if w.victim is None else before_model.g_names[w.victim]}
-                                   for k, w in waits.items()},
-               "seconds": round(time.monotonic() - t0, 3), "exit_code": code}
-        print(json.dumps(doc, indent=2))
-        return code
-    width = max([len("property")] + [len(r["property"]) for r in rows])
-    cols = [("before", 20), ("after", 20)]
-    print(f"{'property':{width}}  " + "  ".join(f"{c:{n}}" for c, n in cols) + "  counterexample (after)")
-    for r in rows:
-        short = {"holds": f"holds to {depth}", "violated": "violated", "unknown": "unknown"}
-        cex = f"{r['trace']} ({r['counterexample_length']} steps)" if r["trace"] else "-"
-        print(f"{r['property']:{width}}  {short[r['before']]:20}  {short[r['after']]:20}  {cex}")
-    if waits:
-        print(f"{'worst-case wait':{width}}  {waits['before'].summary():20}  {waits['after'].summary()}")
-    for r in rows:
-        if r["breaks"]:
-            print(f"the patch breaks {r['property']}" + (f" (victim: {r['victim']})" if r["victim"] else ""))
-    print("verdict: " + ("the patch breaks a property that held" if broken else
-                         "undecided: a run ended with unknown" if undecided else
-                         "the patch breaks no property that held, to the depth checked"))
-    return code
 
 
 def exit_code(results) -> int:

@@ -175,7 +175,7 @@ def check(model, props, max_depth: int, timeout_s: float, progress=None) -> list
     results: dict[str, Result] = {}
     for prop in props:
         if prop.kind == "starvation":
-            results[prop.name] = _starvation(ex, prop, max_depth, deadline, start, progress)
+            results[prop.name] = _starvation(ex, prop, max_depth, timeout_s, start, progress)
         elif prop.kind != "invariant":
             results[prop.name] = Result(prop.name, "unknown", 0, 0.0, engine=ENGINE,
                                         reason=f"the explicit engine cannot check {prop.kind} properties; "
@@ -303,7 +303,7 @@ def ghost_slots(model) -> set[int] | None:
     return counters
 
 
-def _starvation(ex: Explorer, prop, max_depth: int, deadline: float, start: float, progress) -> Result:
+def _starvation(ex: Explorer, prop, max_depth: int, timeout_s: float, start: float, progress) -> Result:
     """Find the shortest starvation lasso of at most ``max_depth`` steps."""
     model = ex.model
     counters = ghost_slots(model)
@@ -313,6 +313,7 @@ def _starvation(ex: Explorer, prop, max_depth: int, deadline: float, start: floa
                              "compared without them; use --engine bmc")
     tick = next((i for i, r in enumerate(model.rules) if r.name == "tick"), None)
     lows = {v: ex.ranges[v][0] for v in counters}
+    deadline = start + timeout_s
 
     def project(s):
         for v, x in lows.items():
@@ -340,7 +341,7 @@ def _starvation(ex: Explorer, prop, max_depth: int, deadline: float, start: floa
         for n, x in enumerate(level):
             if n % 64 == 0 and time.monotonic() > deadline:
                 return Result(prop.name, "unknown", depth, time.monotonic() - start, engine=ENGINE,
-                              reason=f"time limit reached; no lasso up to depth {depth}")
+                              reason=f"time limit of {timeout_s:g} s reached; no lasso up to depth {depth}")
             for rule, _, t in ex.successors(list(keys[x])):
                 k = ex.key(project(t))
                 y = ids.get(k)
@@ -378,7 +379,7 @@ def _starvation(ex: Explorer, prop, max_depth: int, deadline: float, start: floa
                 best = (dist[x] + len(cycle), x, g, cycle)
         if time.monotonic() > deadline:
             return Result(prop.name, "unknown", max_depth, time.monotonic() - start, engine=ENGINE,
-                          reason="time limit reached while searching the graph for lassos")
+                          reason=f"time limit of {timeout_s:g} s reached while searching the graph for lassos")
     seconds = time.monotonic() - start
     if best is None:
         if complete and not any_cycle:

@@ -47,6 +47,31 @@ def to_itf(model, sc, result, scenario_text: str) -> dict:
     }
 
 
+def run(engine: str, model, props, depth: int, timeout: float, progress) -> list:
+    """Check ``props`` of a map model with ``engine`` (bmc or explicit)."""
+    if engine == "explicit":
+        from checker.cli import run_engine
+        return run_engine(engine, model, props, depth, timeout, progress)
+    # One depth per solver call: on map models, whose steps are large, this
+    # finds counterexamples 2-3 times faster than checking four depths at once.
+    return bmc.check(model, props, depth, timeout, progress, chunk=1)
+
+
+def write_counterexample(model, sc, res, scenario_text: str, out_dir: Path) -> tuple[Path, Path]:
+    """Write a violated result's ITF trace, narrative and pictures; return the trace and narrative paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = trace_stem(model, res.property)
+    itf_path = out_dir / f"{stem}.itf.json"
+    text_path = out_dir / f"{stem}.txt"
+    itf = to_itf(model, sc, res, scenario_text)
+    write_atomic(itf_path, json.dumps(itf, indent=1) + "\n")
+    write_atomic(text_path, narrative(model, res.trace, res.property, header(model, res.property, res.summary())))
+    from checker.render import check_views
+    for suffix, view_text in check_views(model, itf, str(itf_path)).items():
+        write_atomic(out_dir / f"{stem}{suffix}", view_text)
+    return itf_path, text_path
+
+
 def check(ref: str, patches, properties, max_depth, timeout: float, out_dir: Path, as_json: bool,
           quiet: bool, profile: str | None = None, engine: str = "bmc") -> int:
     sc = load(ref)
@@ -66,30 +91,14 @@ def check(ref: str, patches, properties, max_depth, timeout: float, out_dir: Pat
                   + (f", {states} states" if states is not None else ""), file=sys.stderr)
 
     t0 = time.monotonic()
-    if engine == "explicit":
-        from checker.cli import run_engine
-        results = run_engine(engine, model, props, depth, timeout, progress)
-    else:
-        # One depth per solver call: on map models, whose steps are large, this
-        # finds counterexamples 2-3 times faster than checking four depths at once.
-        results = bmc.check(model, props, depth, timeout, progress, chunk=1)
+    results = run(engine, model, props, depth, timeout, progress)
     report = []
     text = Path(sc.path).read_text()
     for res in results:
         entry = {"property": res.property, "verdict": res.verdict, "depth": res.depth,
                  "seconds": round(res.seconds, 3), "summary": res.summary(), "trace": None, "narrative": None}
         if res.verdict == "violated":
-            out_dir.mkdir(parents=True, exist_ok=True)
-            stem = trace_stem(model, res.property)
-            itf_path = out_dir / f"{stem}.itf.json"
-            text_path = out_dir / f"{stem}.txt"
-            itf = to_itf(model, sc, res, text)
-            write_atomic(itf_path, json.dumps(itf, indent=1) + "\n")
-            write_atomic(text_path, narrative(model, res.trace, res.property,
-                                              header(model, res.property, res.summary())))
-            from checker.render import check_views
-            for suffix, view_text in check_views(model, itf, str(itf_path)).items():
-                write_atomic(out_dir / f"{stem}{suffix}", view_text)
+            itf_path, text_path = write_counterexample(model, sc, res, text, out_dir)
             entry["trace"], entry["narrative"] = str(itf_path), str(text_path)
         report.append(entry)
     verdicts = {r.verdict for r in results}
@@ -116,7 +125,7 @@ def check(ref: str, patches, properties, max_depth, timeout: float, out_dir: Pat
         print(f"{res.property:{width}}  {res.summary()}")
         if entry["trace"]:
             print(f"{'':{width}}  trace: {entry['trace']}  narrative: {entry['narrative']}")
-    word = ['holds', 'violated', 'error', 'unknown'][code]
+    word = ['holds (bounded)', 'violated', 'error', 'unknown'][code]
     if all(r.verdict == "proved" for r in results):
         word = "proved"
     print(f"verdict: {word}")

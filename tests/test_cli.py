@@ -80,7 +80,7 @@ def test_timeout_is_unknown_not_holds(capsys, tmp_path):
     code, out, _ = run(capsys, "check", "tight-loop-p2", "--quiet", "--out", str(tmp_path),
                        "--property", "no-lost-goroutine", "--timeout", "0.2")
     assert code == 3
-    assert "no-lost-goroutine unknown (time limit reached" in out
+    assert "no-lost-goroutine unknown (time limit of 0.2 s reached" in out
     assert "verdict: unknown" in out
 
 

@@ -81,5 +81,55 @@ def test_patch_of_other_model_rejected(capsys, scenario, patch, have, want) -> N
     code = main(["check", scenario, "--patch", patch, "--quiet"])
     err = capsys.readouterr().err
     assert code == 2
-    assert err == (f"gmpcheck: error: built-in: patch '{patch}' changes the {have} model; apply it to a {have} "
+    assert err == (f"gmpcheck: error: built-in patch '{patch}' changes the {have} model; apply it to a {have} "
                    f"scenario, not a {want} scenario (gmpcheck patches lists them)\n")
+
+
+@pytest.mark.parametrize("command", ["check", "compare"])
+@pytest.mark.parametrize("option,flag", [
+    (["--bound", "4"], "--bound"),
+    (["--asyncpreemptoff"], "--asyncpreemptoff"),
+])
+def test_scheduler_option_on_map_rejected(tmp_path, capsys, command, option, flag) -> None:
+    patch = ["--patch", "no-checkbucket"] if command == "compare" else []
+    code = main([command, "map-iter-checkbucket", *patch, *option, "--quiet", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == (f"gmpcheck: error: {flag}: applies to scheduler scenarios only; map-iter-checkbucket "
+                   f"is a map scenario, so drop {flag}\n")
+    assert not (tmp_path / "out").exists()
+
+
+def test_classic_map_rejects_go113_profile(capsys) -> None:
+    code = main(["check", "map-iter-checkbucket", "--profile", "go1.13", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--profile go1.13: the classic map model follows Go 1.19's runtime/map.go only" in err
+
+
+def test_compare_map_patch(tmp_path, capsys) -> None:
+    code = main(["compare", "map-iter-checkbucket", "--patch", "no-checkbucket", "--engine", "explicit",
+                 "--json", "--quiet", "--out", str(tmp_path)])
+    doc = json.loads(capsys.readouterr().out)
+    rows = {r["property"]: r for r in doc["properties"]}
+    assert code == 1
+    assert doc["kind"] == "map"
+    assert rows["iteration"]["before"] == "holds"
+    assert rows["iteration"]["after"] == "violated"
+    assert rows["iteration"]["breaks"] is True
+    assert rows["iteration"]["counterexample_length"] == 7
+    assert [name for name, r in rows.items() if r["breaks"]] == ["iteration"]
+    trace = tmp_path / "map-iter-checkbucket.patch-no-checkbucket.iteration.itf.json"
+    assert rows["iteration"]["trace"] == str(trace)
+    assert json.loads(trace.read_text())["#meta"]["length"] == 7
+
+
+def test_compare_map_text_table(tmp_path, capsys) -> None:
+    code = main(["compare", "map-iter-checkbucket", "--patch", "evacuate-all-at-once", "--engine", "explicit",
+                 "--property", "iteration", "--quiet", "--out", str(tmp_path)])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert out[2].split() == ["property", "before", "after", "counterexample", "(after)"]
+    assert out[3].split() == ["iteration", "holds", "to", "7", "holds", "to", "7", "-"]
+    assert out[2].index("after") == out[3].index("holds to 7", out[3].index("holds to 7") + 1)
+    assert out[-1] == "verdict: the patch breaks no property that held, to the depth checked"

@@ -126,8 +126,8 @@ def build_model(cfg: MapConfig, name: str = "map", patches=()) -> MapModel:
 def build_for(sc, patches=(), profile: str | None = None):
     """The model a map scenario (spec.maps.scenario.MapScenario) describes.
 
-    ``profile`` overrides the runtime a [writers] scenario follows; the classic
-    map model follows Go 1.19's runtime/map.go and accepts go1.13 and go1.19.
+    ``profile`` overrides the runtime a [writers] scenario follows.  The classic
+    map model follows Go 1.19's runtime/map.go and accepts only go1.19.
     """
     if sc.writers is not None:
         from dataclasses import replace
@@ -138,8 +138,8 @@ def build_for(sc, patches=(), profile: str | None = None):
                              f"model; {sc.name} is a two-writer scenario")
         cfg = sc.writers if profile is None else replace(sc.writers, profile=profile)
         return build_writers(cfg, sc.name)
-    if profile not in (None, "go1.13", "go1.19"):
+    if profile not in (None, "go1.19"):
         from spec.maps.scenario import MapScenarioError
         raise MapScenarioError(f"--profile {profile}: the classic map model follows Go 1.19's runtime/map.go "
-                         f"(Go 1.24 and newer use Swiss tables); use go1.13 or go1.19")
+                               f"only; drop --profile or use go1.19")
     return build_model(sc.config, sc.name, patches)

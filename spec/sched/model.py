@@ -129,7 +129,8 @@ def apply_patch(b: Builder, patch: Patch, model: str = "sched") -> PatchTarget:
     """
     if patch.model != model:
         have, want = MODEL_NAMES.get(patch.model, patch.model), MODEL_NAMES[model]
-        raise PatchError(f"{patch.source}: patch {patch.name!r} changes the {have} model; "
+        where = "built-in patch" if patch.source == "built-in" else f"{patch.source}: patch"
+        raise PatchError(f"{where} {patch.name!r} changes the {have} model; "
                          f"apply it to a {have} scenario, not a {want} scenario (gmpcheck patches lists them)")
     target = PatchTarget(b, patch)
     try:
