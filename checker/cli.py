@@ -232,6 +232,7 @@ def cmd_check(args) -> int:
                     print(f"{'':{width}}  {line}")
             if entry["trace"]:
                 print(f"{'':{width}}  trace: {entry['trace']}  narrative: {entry['narrative']}")
+                print(f"{'':{width}}  pictures: {', '.join(Path(p).name for p in entry['pictures'])}")
         word = "proved" if results and all(r.verdict == "proved" for r in results) else verdict_word(code)
         print(f"verdict: {word}")
     return code
@@ -363,7 +364,7 @@ def result_entry(model, res, out_dir: Path) -> dict:
     sc = model.scenario
     entry = {"name": res.property, "verdict": res.verdict, "bound": res.depth, "engine": res.engine,
              "seconds": round(res.seconds, 3), "counterexample_length": None, "trace": None,
-             "narrative": None, "loop": res.loop,
+             "narrative": None, "pictures": [], "loop": res.loop,
              "victim": None if res.victim is None else model.g_names[res.victim]}
     if res.verdict == "unknown":
         entry["reason"] = res.reason
@@ -375,9 +376,11 @@ def result_entry(model, res, out_dir: Path) -> dict:
         write_atomic(itf_path, json.dumps(itf, indent=1) + "\n")
         write_atomic(txt_path, narrative(model, res.trace, res.loop, trace_header(model, res)))
         from checker.render import check_views
-        for suffix, view_text in check_views(model, itf, str(itf_path)).items():
+        views = check_views(model, itf, str(itf_path))
+        for suffix, view_text in views.items():
             write_atomic(out_dir / f"{stem}{suffix}", view_text)
-        entry.update(counterexample_length=res.depth, trace=str(itf_path), narrative=str(txt_path))
+        entry.update(counterexample_length=res.depth, trace=str(itf_path), narrative=str(txt_path),
+                     pictures=[str(out_dir / f"{stem}{suffix}") for suffix in views])
     return entry
 
 

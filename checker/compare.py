@@ -113,7 +113,7 @@ def compare_map(args) -> int:
     for b, a in zip(before, after):
         entry = None
         if a.verdict == "violated":
-            itf_path, text_path = mapcheck.write_counterexample(after_model, sc, a, text, out_dir)
+            itf_path, text_path, _ = mapcheck.write_counterexample(after_model, sc, a, text, out_dir)
             entry = {"victim": None, "trace": str(itf_path), "narrative": str(text_path)}
         rows.append(row(b, a, entry))
     code = exit_code(rows)

@@ -57,8 +57,8 @@ def run(engine: str, model, props, depth: int, timeout: float, progress) -> list
     return bmc.check(model, props, depth, timeout, progress, chunk=1)
 
 
-def write_counterexample(model, sc, res, scenario_text: str, out_dir: Path) -> tuple[Path, Path]:
-    """Write a violated result's ITF trace, narrative and pictures; return the trace and narrative paths."""
+def write_counterexample(model, sc, res, scenario_text: str, out_dir: Path) -> tuple[Path, Path, list[Path]]:
+    """Write a violated result's ITF trace, narrative and pictures; return the paths of all three."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = trace_stem(model, res.property)
     itf_path = out_dir / f"{stem}.itf.json"
@@ -67,9 +67,11 @@ def write_counterexample(model, sc, res, scenario_text: str, out_dir: Path) -> t
     write_atomic(itf_path, json.dumps(itf, indent=1) + "\n")
     write_atomic(text_path, narrative(model, res.trace, res.property, header(model, res.property, res.summary())))
     from checker.render import check_views
+    pictures = []
     for suffix, view_text in check_views(model, itf, str(itf_path)).items():
-        write_atomic(out_dir / f"{stem}{suffix}", view_text)
-    return itf_path, text_path
+        pictures.append(out_dir / f"{stem}{suffix}")
+        write_atomic(pictures[-1], view_text)
+    return itf_path, text_path, pictures
 
 
 def check(ref: str, patches, properties, max_depth, timeout: float, out_dir: Path, as_json: bool,
@@ -96,10 +98,12 @@ def check(ref: str, patches, properties, max_depth, timeout: float, out_dir: Pat
     text = Path(sc.path).read_text()
     for res in results:
         entry = {"property": res.property, "verdict": res.verdict, "depth": res.depth,
-                 "seconds": round(res.seconds, 3), "summary": res.summary(), "trace": None, "narrative": None}
+                 "seconds": round(res.seconds, 3), "summary": res.summary(), "trace": None, "narrative": None,
+                 "pictures": []}
         if res.verdict == "violated":
-            itf_path, text_path = write_counterexample(model, sc, res, text, out_dir)
+            itf_path, text_path, pictures = write_counterexample(model, sc, res, text, out_dir)
             entry["trace"], entry["narrative"] = str(itf_path), str(text_path)
+            entry["pictures"] = [str(p) for p in pictures]
         report.append(entry)
     verdicts = {r.verdict for r in results}
     code = EXIT_HOLDS
@@ -125,6 +129,8 @@ def check(ref: str, patches, properties, max_depth, timeout: float, out_dir: Pat
         print(f"{res.property:{width}}  {res.summary()}")
         if entry["trace"]:
             print(f"{'':{width}}  trace: {entry['trace']}  narrative: {entry['narrative']}")
+            if entry["pictures"]:
+                print(f"{'':{width}}  pictures: {', '.join(Path(p).name for p in entry['pictures'])}")
     word = ['holds (bounded)', 'violated', 'error', 'unknown'][code]
     if all(r.verdict == "proved" for r in results):
         word = "proved"

@@ -286,18 +286,23 @@ def step_events(model, before, after, rule) -> list[str]:
 
 
 def iteration_keys(model, s) -> tuple[list[str], list[str]]:
-    """Return the keys (equal to themselves) a finished iteration missed, and those it returned more than once."""
+    """Return the keys whose iteration breaks the range guarantee in state ``s``.
+
+    The first list holds the keys a finished iteration missed; the second those
+    an iteration, finished or not, returned more often than the property allows.
+    """
     H = model.state
     missed, twice = [], []
     for it in range(H.NI):
-        if s[H.it_state.base + it] != IT_DONE:
-            continue
+        done = s[H.it_state.base + it] == IT_DONE
         for k, spec in enumerate(model.config.keys):
             off = it * H.K + k
             seen, stay = s[H.g_seen.base + off], s[H.g_stay.base + off]
-            if not spec.nan and stay == 1 and seen == 0:
+            start, ins = s[H.g_start.base + off], s[H.g_ins.base + off]
+            if done and not spec.nan and stay == 1 and seen == 0 and spec.name not in missed:
                 missed.append(spec.name)
-            if not spec.nan and seen > 1:
+            too_often = seen > start + ins or (done and not spec.nan and stay == 1 and seen > 1)
+            if too_often and spec.name not in twice:
                 twice.append(spec.name)
     return missed, twice
 

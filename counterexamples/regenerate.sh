@@ -1,9 +1,26 @@
 #!/usr/bin/env bash
 # Regenerate the curated counterexamples from the built-in scenarios and patches.
-# The map counterexamples take BMC many minutes each (see docs/maps.md);
-# --skip-maps keeps the stored ones and regenerates only the scheduler ones.
+# The map-iter-old-buckets counterexample takes BMC many minutes (see
+# docs/maps.md); --skip-maps keeps the stored map traces and regenerates only
+# the scheduler ones.  --pictures keeps every stored trace and draws its
+# pictures again, as after a change to the views.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--pictures" ]; then
+  python - <<'PY'
+from pathlib import Path
+
+from checker.render import check_views
+from checker.trace import load_itf, model_of_trace, write_atomic
+
+for path in sorted(Path("counterexamples").glob("*.itf.json")):
+    doc = load_itf(path)
+    stem = path.name.removesuffix(".itf.json")
+    for suffix, text in check_views(model_of_trace(doc, str(path)), doc, str(path)).items():
+        write_atomic(path.parent / f"{stem}{suffix}", text)
+PY
+  exit 0
+fi
 skip_maps=0
 [ "${1:-}" = "--skip-maps" ] && skip_maps=1
 keep=()
@@ -22,7 +39,8 @@ for args in "tight-loop-p1 --profile go1.13 --property starvation --property bou
   python -m checker.cli check $args --out counterexamples --quiet > /dev/null || [ $? -eq 1 ]
 done
 if [ $skip_maps -eq 0 ]; then
-  for args in "map-iter-old-buckets --patch no-olditerator" "map-iter-checkbucket --patch no-checkbucket"; do
+  for args in "map-iter-old-buckets --patch no-olditerator" \
+              "map-iter-checkbucket --patch no-checkbucket --engine explicit"; do
     python -m checker.cli check $args --timeout 3600 --out counterexamples --quiet > /dev/null || [ $? -eq 1 ]
   done
 fi

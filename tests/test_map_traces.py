@@ -454,7 +454,7 @@ def test_check_out_writes_map_views(tmp_path, capsys):
     assert code == 1
     stem = out / "tiny-pool.bounds"
     assert sorted(p.name for p in out.iterdir()) == [f"tiny-pool.bounds{s}" for s in
-                                                     (".html", ".itf.json", ".layout.svg", ".timeline.svg", ".txt")]
+                                                     (".graph.svg", ".html", ".itf.json", ".layout.svg", ".timeline.svg", ".txt")]
     assert Path(f"{stem}.txt").read_text().splitlines()[-1] == (
         "      state 3 violates bounds: model bound exceeded: bucket pool exhausted")
     code, replayed, _ = run(capsys, "replay", f"{stem}.itf.json")
@@ -486,3 +486,24 @@ def test_checkbucket_scenario_path(tmp_path, capsys, patches, violated):
     else:
         assert [s["it_key"][0] for s in states[6:]] == [1, 4]
         assert "no longer a violation: the last state satisfies iteration" in out
+
+
+def test_key_returned_twice_is_marked(capsys):
+    """The curated no-checkbucket trace returns key k twice before its iteration ends."""
+    trace = ROOT / "counterexamples" / "map-iter-checkbucket.patch-no-checkbucket.iteration.itf.json"
+    _, out, _ = run(capsys, "render", str(trace), "--format", "timeline")
+    ids = by_id(svg_root(out))
+    assert "twice-k" in ids
+    assert [i for i in ids if i.startswith(("twice-", "missed-"))] == ["twice-k"]
+    returned = [e.get("data-step") for e in ids["lane-key-k"].iter() if e.get("class") == "returned"]
+    assert returned == ["6", "7"]
+
+    _, out, _ = run(capsys, "render", str(trace), "--format", "layout")
+    marked = [e.get("data-key") for e in svg_root(out).iter() if "marked" in (e.get("class") or "").split()]
+    assert marked == ["k"]
+
+    from checker.render import graph
+    from checker.render.view import TraceView
+    g = graph.build(TraceView.load(trace))
+    assert g.nodes[7]["violating"]
+    assert g.nodes[7]["places"][-1] == "keys the iteration got wrong: k"

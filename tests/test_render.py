@@ -460,6 +460,45 @@ def test_curated_pictures_regenerate(path):
         assert (path.parent / f"{stem}{suffix}").read_text() == text, f"{stem}{suffix} is stale"
 
 
+def test_gallery_index_shows_every_picture():
+    """counterexamples/README.md has a section per curated trace and shows or links each of its pictures."""
+    index = (CX / "README.md").read_text()
+    for path in TRACES:
+        stem = path.name.removesuffix(".itf.json")
+        assert f"### {stem}\n" in index, f"no section for {stem}"
+        assert f"]({stem}.html)" in index, f"{stem}.html is not linked"
+    pictures = sorted(p.name for p in CX.glob("*.svg"))
+    assert len(pictures) == 3 * len(TRACES)
+    for name in pictures:
+        assert f"]({name})" in index, f"{name} is not shown or linked"
+    for name in re.findall(r"\]\(([^)/]+\.(?:svg|html|txt))\)", index):
+        assert (CX / name).is_file(), f"the index names {name}, which does not exist"
+
+
+def test_explain_names_a_patched_rule():
+    """A step whose rule a patch changed or replaced says so and names the patch."""
+    sysmon = CX / "noinline-call-loop-p1.go1.19.patch-no-sysmon-preempt.starvation.itf.json"
+    text = explain_text(sysmon)
+    tick = text.split("\nstep 3 (tick 0): tick\n")[1].split("\n\n")[0].splitlines()
+    assert tick[2].startswith("  patched: this rule is changed by no-sysmon-preempt (")
+    assert tick[2].endswith("the runtime and models lines describe the unpatched runtime")
+
+    wakeup = CX / "wakeup-race-p2.go1.19.patch-no-spinning-recheck.bounded-wait.itf.json"
+    step = explain_text(wakeup).split("\nstep 13 (tick 1): stopm(recheck)\n")[1].split("\n\n")[0].splitlines()
+    assert step[0] == "  runtime: findRunnable, checkRunqsNoP in runtime/proc.go"
+    assert step[1] == "  models: The M stops spinning and sleeps without re-checking the run queues."
+    assert step[2].startswith("  patched: this rule is replaced by no-spinning-recheck (")
+
+    unpatched = explain_text(CX / "tight-loop-p1.go1.13.starvation.itf.json")
+    assert "patched:" not in unpatched
+
+
+def explain_text(path: Path) -> str:
+    from checker.render import explain
+    from checker.render.view import TraceView
+    return explain.render(TraceView.load(path))
+
+
 def test_explain_names_a_function_for_every_rule():
     """Every rule of every built-in scheduler scenario maps to a runtime function, or to user code."""
     from checker.render.explain import runtime_line

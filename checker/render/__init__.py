@@ -121,10 +121,15 @@ def check_views(model, itf: dict, path: str) -> dict[str, str]:
     """Render the files ``gmpcheck check --out`` writes next to a counterexample, keyed by file suffix."""
     if getattr(model, "kind", "sched") == "map-writers":
         return {}  # the narrative is the whole story: no buckets, Ps or ticks to draw
+    from checker.render import graph
+
+    # The state graph is laid out here, not by Graphviz, so the files are the
+    # same on every machine whether or not ``dot`` is installed.
     if getattr(model, "kind", "sched") == "map":
         from checker.render.mapview import MapTraceView
         view = MapTraceView.from_doc(itf, model, path)
         return {".layout.svg": MAP_FORMATS["layout"](view), ".timeline.svg": MAP_FORMATS["timeline"](view),
-                ".html": MAP_FORMATS["html"](view)}
+                ".graph.svg": graph.layout_svg(view), ".html": MAP_FORMATS["html"](view)}
     view = TraceView.from_doc(itf, model, path)
-    return {".timeline.svg": _timeline(view), ".html": _html(view)}
+    return {".timeline.svg": _timeline(view), ".graph.svg": graph.layout_svg(view), ".cfg.svg": _cfg(view),
+            ".html": _html(view)}

@@ -33,7 +33,8 @@ def render(view: TraceView) -> str:
     else:
         heading = f"no loop without a preemption point under {profile.label()}; every goroutine is drawn"
     width = max(40 + max(len(gs.body) + 1 for gs in kinds) * (BOX_W + GAP), 7 * len(heading) + 20, 400)
-    body = [svg.element("text", svg.text(f"control flow: {scenario.name}"), x=10, y=22, font_size=14,
+    title = f"control flow: {scenario.name}" + "".join(f", patch {p.name}" for p in view.model.patches)
+    body = [svg.element("text", svg.text(title), x=10, y=22, font_size=14,
                         font_weight="bold"),
             svg.element("text", svg.text(heading), x=10, y=40, fill=RED if found else "#444"),
             '<defs><marker id="cfg-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
@@ -42,7 +43,7 @@ def render(view: TraceView) -> str:
     for k, gs in enumerate(kinds):
         loops = by_kind.get(gs.name, [])
         body.append(panel(gs, loops, profile, 60 + k * PANEL_H))
-    return svg.document(width, 60 + len(kinds) * PANEL_H, body, f"control flow: {scenario.name}")
+    return svg.document(width, 60 + len(kinds) * PANEL_H, body, title)
 
 
 def panel(gs, loops: list, profile, top: float) -> str:

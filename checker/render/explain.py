@@ -66,6 +66,53 @@ def runtime_line(rule) -> str:
     return f"{rule.cite} (the rule's doc names no function)"
 
 
+def patched_rules(model) -> dict[str, tuple[str, object]]:
+    """Map the label of each rule the model's patches touched to how, and the unpatched rule.
+
+    How is "added" (no unpatched rule), "replaced" (the patch also gave the rule
+    its own documentation) or "changed".  The model is built again without its
+    patches, and rules with the same label are compared by guard and body.
+    """
+    if not model.patches:
+        return {}
+    if getattr(model, "kind", "sched") == "map":
+        from spec.maps.model import build_model as build_map
+        base = build_map(model.config, model.name, [])
+    else:
+        from spec.sched.model import build_model
+        base = build_model(model.scenario, model.profile.name, model.profile.asyncpreemptoff, [])
+    before = {r.label(): r for r in base.rules}
+    out = {}
+    for rule in model.rules:
+        old = before.get(rule.label())
+        if old is None:
+            out[rule.label()] = ("added", None)
+        elif repr(old.guard) != repr(rule.guard) or repr(old.body) != repr(rule.body):
+            out[rule.label()] = ("replaced" if old.doc != rule.doc else "changed", old)
+    return out
+
+
+def patch_note(model, rule, patched: dict) -> str | None:
+    """Return the line that says a patch added or changed ``rule``, or None when it did not."""
+    how, _ = patched.get(rule.label(), (None, None))
+    if how is None:
+        return None
+    names = "; ".join(f"{p.name} ({p.description})" for p in model.patches)
+    if how == "added":
+        return f"  patched: this rule is added by {names}"
+    if how == "replaced":
+        return (f"  patched: this rule is replaced by {names}; the runtime line names the code it replaces, "
+                f"the models line is the patch's")
+    return (f"  patched: this rule is changed by {names}; the runtime and models lines describe the "
+            f"unpatched runtime")
+
+
+def unpatched(rule, patched: dict):
+    """Return the rule as the unpatched model has it (``rule`` itself when no patch touched it or added it)."""
+    _, old = patched.get(rule.label(), (None, None))
+    return old or rule
+
+
 def summary(view: TraceView) -> str:
     m = view.meta
     res = Result(m["property"], m.get("verdict", "violated"), m.get("length", len(view.states) - 1), 0.0,
@@ -115,13 +162,16 @@ def initial_lines(view: TraceView) -> list[str]:
     return lines
 
 
-def step_lines(view: TraceView, ex: Explainer, i: int) -> list[str]:
-    """Explain step i: rule, runtime code, guard conditions that held, effect, notes."""
+def step_lines(view: TraceView, ex: Explainer, i: int, patched: dict | None = None) -> list[str]:
+    """Explain step i: rule, runtime code, patch, guard conditions that held, effect, notes."""
     rule = view.rules[i]
     lines = [f"step {i} (tick {view.ticks_before(i)}): {describe_rule(view.model, rule)}",
-             f"  runtime: {runtime_line(rule)}",
-             f"  models: {rule.doc}",
-             f"  enabled because: {'; '.join(ex.guard_reasons(rule.guard, view.states[i - 1]))}"]
+             f"  runtime: {runtime_line(unpatched(rule, patched or {}))}",
+             f"  models: {rule.doc}"]
+    note = patch_note(view.model, rule, patched or {})
+    if note:
+        lines.append(note)
+    lines.append(f"  enabled because: {'; '.join(ex.guard_reasons(rule.guard, view.states[i - 1]))}")
     moved = moves(view, i)
     lines.append(f"  effect: {'; '.join(moved) if moved else 'no G or P changes place'}")
     diff = changes(view.model, view.states[i - 1], view.states[i])
@@ -137,8 +187,9 @@ def step_lines(view: TraceView, ex: Explainer, i: int) -> list[str]:
 def render(view: TraceView) -> str:
     """Return the plain-text explanation of every step."""
     ex = Explainer(view.model)
+    patched = patched_rules(view.model)
     lines = [summary(view), f"property: {view.model.property(view.meta['property']).doc}", ""]
     lines += initial_lines(view)
     for i in range(1, len(view.states)):
-        lines += [""] + step_lines(view, ex, i)
+        lines += [""] + step_lines(view, ex, i, patched)
     return "\n".join(lines) + "\n"

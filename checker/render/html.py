@@ -24,12 +24,13 @@ def asset(name: str) -> str:
 def page_data(view: TraceView) -> dict:
     """Per state: its snapshot, the step that led to it, its explanation and its x on the timeline."""
     ex = Explainer(view.model)
+    patched = explain.patched_rules(view.model)
     steps = []
     for i in range(len(view.states)):
         if i == 0:
             label, text = "initial state", "\n".join(explain.initial_lines(view))
         else:
-            label, text = describe_rule(view.model, view.rules[i]), "\n".join(explain.step_lines(view, ex, i))
+            label, text = describe_rule(view.model, view.rules[i]), "\n".join(explain.step_lines(view, ex, i, patched))
         steps.append({"label": label, "explain": text, "tick": view.ticks_before(i + 1),
                       "x": round(timeline.step_x(view, i), 1), "state": view.snapshot(i)})
     return {"title": view.title(), "loop": view.loop, "steps": steps}

@@ -10,7 +10,7 @@ record, slot, iterator and key, so the explainer prints those indices as such.
 from __future__ import annotations
 
 from checker import maptrace
-from checker.render.explain import citations
+from checker.render.explain import citations, patch_note, patched_rules, unpatched
 from checker.render.guards import Explainer
 from checker.render.mapview import MapTraceView
 from spec.lang import Const
@@ -64,13 +64,16 @@ def inputs_line(view: MapTraceView, i: int) -> str:
     return ", ".join(out)
 
 
-def step_lines(view: MapTraceView, ex: MapExplainer, i: int) -> list[str]:
-    """Explain step i: rule, runtime code, guard conditions that held, what it did, fields it changed."""
+def step_lines(view: MapTraceView, ex: MapExplainer, i: int, patched: dict | None = None) -> list[str]:
+    """Explain step i: rule, runtime code, patch, guard conditions that held, what it did, fields it changed."""
     rule = view.rules[i]
     lines = [f"step {i}: {rule.label()}",
-             f"  runtime: {runtime_line(rule)}",
-             f"  models: {rule.doc}",
-             f"  enabled because: {'; '.join(ex.guard_reasons(rule.guard, view.states[i - 1]))}"]
+             f"  runtime: {runtime_line(unpatched(rule, patched or {}))}",
+             f"  models: {rule.doc}"]
+    note = patch_note(view.model, rule, patched or {})
+    if note:
+        lines.append(note)
+    lines.append(f"  enabled because: {'; '.join(ex.guard_reasons(rule.guard, view.states[i - 1]))}")
     read = inputs_line(view, i)
     if read:
         lines.append(f"  inputs: {read}")
@@ -88,9 +91,10 @@ def step_lines(view: MapTraceView, ex: MapExplainer, i: int) -> list[str]:
 def render(view: MapTraceView) -> str:
     """Return the plain-text explanation of every step of a map trace."""
     ex = MapExplainer(view.model)
+    patched = patched_rules(view.model)
     lines = [view.summary(), f"property: {view.model.property(view.prop).doc}", ""]
     lines.append("state 0: initial state (make(map[k]v, hint), runtime/map.go: makemap): "
                  + " / ".join(view.layout(0).summary_lines()))
     for i in range(1, len(view.states)):
-        lines += [""] + step_lines(view, ex, i)
+        lines += [""] + step_lines(view, ex, i, patched)
     return "\n".join(lines) + "\n"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from checker.render import layout, maptext, maptimeline, svg
 from checker.render.html import asset, script_json
-from checker.render.mapexplain import MapExplainer, step_lines
+from checker.render.mapexplain import MapExplainer, patched_rules, step_lines
 from checker.render.mapview import MapTraceView
 
 MAP_CSS = """
@@ -28,12 +28,13 @@ MAP_CSS = """
 def page_data(view: MapTraceView) -> dict:
     """Per state: the step that led to it, its explanation, its hmap line and its x on the timeline."""
     ex = MapExplainer(view.model)
+    patched = patched_rules(view.model)
     steps = []
     for i in range(len(view.states)):
         if i == 0:
             text = "state 0: initial state: " + " / ".join(view.layout(0).summary_lines())
         else:
-            text = "\n".join(step_lines(view, ex, i))
+            text = "\n".join(step_lines(view, ex, i, patched))
         steps.append({"label": view.step_label(i), "explain": text, "hmap": maptext.hmap_line(view, i),
                       "x": maptimeline.step_x(i)})
     return {"title": view.title(), "steps": steps}

@@ -138,7 +138,8 @@ class TraceView:
 
     def title(self) -> str:
         m = self.meta
-        return f"{m.get('scenario', '?')}, profile {self.model.profile.label()}: {m['property']}"
+        patches = "".join(f", patch {p.name}" for p in self.model.patches)
+        return f"{m.get('scenario', '?')}, profile {self.model.profile.label()}{patches}: {m['property']}"
 
     # -- reading states -----------------------------------------------------------
 

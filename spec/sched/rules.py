@@ -338,8 +338,8 @@ class Builder:
             chain = [when(S.pstatus[q].eq(P_IDLE), take, chain)]
         self.add("stopm(recheck)", {}, S.mspin() > 0,
                  [set_(S.mspin(), S.mspin() - 1), when(work & (self.npidle() > 0) & S.gcwaiting().eq(0), chain)],
-                 "findRunnable (runtime/proc.go: the decrement of nmspinning, then checkRunqsNoP; Go 1.19 "
-                 "and 1.27): the M stops spinning, then looks at every P's run queue once more; if one "
+                 "findRunnable (runtime/proc.go: findRunnable, checkRunqsNoP; Go 1.19 and 1.27): the M "
+                 "decrements nmspinning and stops spinning, then looks at every P's run queue once more; if one "
                  "has work, it takes an idle P (pidleget: here the lowest-numbered) and spins again, "
                  "otherwise it sleeps in stopm.",
                  urgent=False)
