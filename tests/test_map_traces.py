@@ -311,7 +311,9 @@ def test_explain_map_steps(capsys, missed):
     assert "enabled because: fatal == 0; bounds == 0; it_state[0] != inside mapiternext; it_state[0] == idle" \
         in paragraphs[2]
     assert "inputs: in_start=0, in_offset=0, so startBucket = 0" in paragraphs[2]
-    assert "effect: hashGrow: grow from B=0 to B=1" in paragraphs[4]
+    assert "effect: inserts a=1; first bucket array #1\n" in paragraphs[0]
+    assert "effect: inserts b=1; hashGrow: grow from B=0 to B=1" in paragraphs[4]
+    assert "effect: no change to the keys, no grow or iterator event\n" in paragraphs[2]
     assert "state 6 violates iteration: it0 finished without returning key c" in paragraphs[5]
 
 

@@ -64,6 +64,21 @@ def inputs_line(view: MapTraceView, i: int) -> str:
     return ", ".join(out)
 
 
+def key_changes(view: MapTraceView, i: int) -> list[str]:
+    """Describe how step i changed the map's contents: keys inserted, updated or deleted."""
+    out = []
+    for k, name in enumerate(view.key_names()):
+        count_a, count_b = view.get(i - 1, "g_count", k), view.get(i, "g_count", k)
+        value_a, value_b = view.get(i - 1, "g_value", k), view.get(i, "g_value", k)
+        if count_b > count_a:
+            out.append(f"inserts {name}={value_b}" + (f" ({count_b} entries)" if count_b > 1 else ""))
+        elif count_b < count_a:
+            out.append(f"deletes {name}" if count_b == 0 else f"deletes an entry of {name} ({count_b} left)")
+        elif count_b and value_b != value_a:
+            out.append(f"updates {name} from {value_a} to {value_b}")
+    return out
+
+
 def step_lines(view: MapTraceView, ex: MapExplainer, i: int, patched: dict | None = None) -> list[str]:
     """Explain step i: rule, runtime code, patch, guard conditions that held, what it did, fields it changed."""
     rule = view.rules[i]
@@ -77,8 +92,8 @@ def step_lines(view: MapTraceView, ex: MapExplainer, i: int, patched: dict | Non
     read = inputs_line(view, i)
     if read:
         lines.append(f"  inputs: {read}")
-    events = view.events(i)
-    lines.append(f"  effect: {'; '.join(events) if events else 'no bucket, grow or iterator event'}")
+    events = key_changes(view, i) + view.events(i)
+    lines.append(f"  effect: {'; '.join(events) if events else 'no change to the keys, no grow or iterator event'}")
     diff = view.changes(i)
     if diff:
         lines.append(f"  fields: {', '.join(diff)}")

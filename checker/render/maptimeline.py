@@ -116,6 +116,7 @@ def render(view: MapTraceView, cursor: bool = False) -> str:
                                key=d.key if cls == "ret" else ""))
         lanes.lane(f"it{it}", f"iterator {it}", body, it=it)
 
+    # The nevacuate label takes the left of a column, so grow events sit at its right end.
     growth = []
     for i in range(1, n + 1):
         b = view.layout(i)
@@ -129,7 +130,7 @@ def render(view: MapTraceView, cursor: bool = False) -> str:
             label = "grow" if ev.startswith("hashGrow") else "done"
             growth.append(f'<g class="grow-event" data-step="{i}" data-kind="{label}">'
                           f'<title>{svg.text(f"step {i}: {ev}")}</title>'
-                          f'<circle cx="{x + COL / 2 + (k * 14 - 7 if len(events) > 1 else 0)}" cy="{{Y}}" r="5" '
+                          f'<circle cx="{x + COL - 9 - 12 * (len(events) - 1 - k)}" cy="{{Y}}" r="5" '
                           f'fill="{GROW}" transform="translate(0,{LANE / 2})"/></g>')
     lanes.lane("growth", "growth", growth)
 

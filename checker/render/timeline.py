@@ -249,7 +249,13 @@ def victim_lane(view: TraceView, lane: int, cols: int) -> list[str]:
     spans = runs(waiting)
     for k, (a, b) in enumerate(spans):
         last = k == len(spans) - 1
-        where = view.place(column_end_state(view, b - 1), g).short()
+        end = column_end_state(view, b - 1)
+        where = view.place(end, g).short()
+        owner = view.get(end, "stwowner")
+        if view.get(end, "gcwaiting") and owner and view.get(end, "curg", owner - 1) == g + 1:
+            # The G that requested a stop-the-world stays on its P while it
+            # waits for the others to stop; bounded-wait counts it as ready.
+            where += ", waiting for the stop-the-world it requested"
         tip = f"{name} is ready to run, not running, at ticks {a + 1} to {b}; at tick {b}: {where}"
         out.append(svg.element("rect", svg.element("title", svg.text(tip)),
                                id="victim-wait" if last else f"victim-wait-{k}", class_="victim-wait",
