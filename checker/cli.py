@@ -168,6 +168,7 @@ def cmd_list() -> int:
 def cmd_check(args) -> int:
     from checker import bmc
     from checker.cfg import missing_yield_points
+    from checker.patchcheck import explore_patched
     from spec.sched.model import build_model
 
     from spec.maps import scenario as map_scenario
@@ -187,6 +188,7 @@ def cmd_check(args) -> int:
     apo = args.asyncpreemptoff or sc.asyncpreemptoff
     model = build_model(sc, args.profile, apo, patches)
     props = properties_from_args(args, model)
+    explore_patched(model)
 
     static = missing_yield_points(sc, model.profile)
     from checker.findings import missing_yield_point_line, victim_lines

@@ -15,6 +15,7 @@ from pathlib import Path
 from checker.cli import (EXIT_HOLDS, EXIT_UNKNOWN, EXIT_VIOLATED, UsageError, check_map_options,
                          out_dir_from_args, progress_printer, properties_from_args, result_entry, run_engine,
                          scenario_from_args)
+from checker.patchcheck import explore_patched
 from spec.patch import load_patch
 
 
@@ -40,6 +41,7 @@ def compare_sched(args) -> int:
     before_model = build_model(sc, args.profile, apo)
     after_model = build_model(sc, args.profile, apo, [patch])
     props = properties_from_args(args, before_model)
+    explore_patched(after_model)
     depth = sc.sizes.max_depth
     label = before_model.profile.label()
     if not args.json:
@@ -98,6 +100,7 @@ def compare_map(args) -> int:
     before_model = build_for(sc, [], args.profile)
     after_model = build_for(sc, [patch], args.profile)
     props = properties_from_args(args, before_model)
+    explore_patched(after_model)
     depth = sc.max_depth if args.max_depth is None else args.max_depth
     if not args.json:
         print(f"map scenario {sc.name} ({sc.path}), depth {depth}")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from checker import bmc
 from checker.maptrace import header, narrative
+from checker.patchcheck import explore_patched
 from checker.trace import ITF_DESCRIPTION, state_to_itf, write_atomic
 from spec.maps.model import build_for
 from spec.maps.scenario import load
@@ -86,6 +87,7 @@ def check(ref: str, patches, properties, max_depth, timeout: float, out_dir: Pat
         return EXIT_ERROR
     props = [model.property(n) for n in names]
     depth = sc.max_depth if max_depth is None else max_depth
+    explore_patched(model)
 
     def progress(d, md, pending, seconds, states=None):
         if not quiet:

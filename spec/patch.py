@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from spec.lang import Assign, Bind, Call, Expr, Read, Rule, When
+from spec.lang import Assign, Bind, BoolOp, Call, Cmp, Const, Expr, Ite, Local, Named, Not, Read, Rule, When
 
 
 class PatchError(Exception):
@@ -79,11 +79,12 @@ class PatchTarget:
             setattr(b, helper, lambda *a, **k: fn(original, *a, **k))
             return
         from spec.sched import queues
-        if helper in queues.PATCHABLE:
+        if self.patch.model == "sched" and helper in queues.PATCHABLE:
             prev = self.S.overrides.get(helper, getattr(queues, helper))
             self.S.overrides[helper] = lambda *a, **k: fn(prev, *a, **k)
             return
-        raise self.error(f"helper {helper!r}", f"unknown helper; known helpers: {', '.join(helper_names())}")
+        raise self.error(f"helper {helper!r}",
+                         f"unknown helper; known helpers: {', '.join(helper_names(self.patch.model))}")
 
     def remove(self, rule: str) -> None:
         """Drop every instance of the rule named ``rule``."""
@@ -98,7 +99,7 @@ class PatchTarget:
         self.edits.append(("add", rule.name if isinstance(rule, Rule) else repr(rule), rule))
 
     def error(self, what: str, fix: str) -> PatchError:
-        return PatchError(f"{self.patch.source}: patch {self.patch.name!r}: {what}: {fix}")
+        return PatchError(f"{patch_where(self.patch)}: {what}: {fix}")
 
     def edit_rules(self, rules: list[Rule]) -> list[Rule]:
         """Apply the recorded rule edits to ``rules`` and check the result."""
@@ -127,8 +128,19 @@ class PatchTarget:
         return rules
 
 
-def helper_names() -> list[str]:
-    """Return the helpers a patch may wrap: the rule builder's methods and the queue functions."""
+def patch_where(patch: Patch) -> str:
+    """Name a patch in an error message: its file and name, or that it is built in."""
+    if patch.source == "built-in":
+        return f"built-in patch {patch.name!r}"
+    return f"{patch.source}: patch {patch.name!r}"
+
+
+def helper_names(model: str = "sched") -> list[str]:
+    """Return the helpers a patch of ``model`` may wrap: the rule builder's methods (and the queue functions)."""
+    if model == "maps":
+        from spec.maps.rules import Builder as MapBuilder
+        return sorted(n for n, v in vars(MapBuilder).items() if callable(v) and not n.startswith("_")
+                      and not n.endswith(("_rules", "_rule")) and n not in ("build", "let", "proc"))
     from spec.sched import queues
     from spec.sched.rules import Builder
     methods = [n for n, v in vars(Builder).items() if callable(v) and not n.startswith("_")
@@ -177,6 +189,103 @@ def check_rule(target: PatchTarget, rule, layout) -> None:
     stmts(rule.body)
 
 
+def is_boolean(e: Expr) -> bool:
+    """Whether ``e`` can only be 0 or 1: a comparison, a connective, a 0/1 constant or field."""
+    if isinstance(e, (Cmp, BoolOp, Not, Local)):
+        return True  # a Local's binding is checked where it is bound
+    if isinstance(e, Const):
+        return e.value in (0, 1)
+    if isinstance(e, Read):
+        return e.field.lo >= 0 and e.field.hi <= 1
+    if isinstance(e, Named):
+        return is_boolean(e.expr)
+    if isinstance(e, Ite):
+        return is_boolean(e.then) and is_boolean(e.other)
+    return False
+
+
+def type_errors(rule: Rule) -> list[str]:
+    """List where ``rule`` uses a number as a condition or writes a constant outside a field's range.
+
+    Conditions are the guard, the arguments of and/or/not, an if's test and a
+    when's condition.  The unpatched models have none of these errors, which
+    the tests check, so one in a patched model comes from the patch.
+    """
+    errors: list[str] = []
+    seen: set[int] = set()
+
+    def expr(e, condition: bool) -> None:
+        if condition and not is_boolean(e):
+            errors.append(f"{describe(e)} is used as a condition but is not 0 or 1")
+        if id(e) in seen:
+            return
+        seen.add(id(e))
+        if isinstance(e, BoolOp):
+            for a in e.args:
+                expr(a, True)
+        elif isinstance(e, Not):
+            expr(e.a, True)
+        elif isinstance(e, Ite):
+            expr(e.cond, True)
+            expr(e.then, False)
+            expr(e.other, False)
+        elif isinstance(e, Named):
+            expr(e.expr, False)
+        elif isinstance(e, Read):
+            for ix in e.index:
+                expr(ix, False)
+        else:
+            for v in vars(e).values():
+                for x in (v if isinstance(v, tuple) else (v,)):
+                    if isinstance(x, Expr):
+                        expr(x, False)
+
+    def stmts(body) -> None:
+        for st in body:
+            if isinstance(st, Assign):
+                expr(st.target, False)
+                expr(st.value, False)
+                f = st.target.field
+                if isinstance(st.value, Const) and not f.lo <= st.value.value <= f.hi:
+                    errors.append(f"writes {st.value.value} to {f.name}, whose range is {f.lo}..{f.hi}")
+            elif isinstance(st, Bind):
+                expr(st.value, False)
+            elif isinstance(st, When):
+                expr(st.cond, True)
+                stmts(st.then)
+                stmts(st.other)
+            elif isinstance(st, Call):
+                for a in st.args:
+                    expr(a, False)
+                stmts(st.proc.body)
+
+    expr(rule.guard, True)
+    stmts(rule.body)
+    return errors
+
+
+def describe(e: Expr) -> str:
+    if isinstance(e, Const):
+        return f"the constant {e.value}"
+    if isinstance(e, Read):
+        return f"field {e.field.name} ({e.field.lo}..{e.field.hi})"
+    if isinstance(e, Named):
+        return e.name
+    return f"an expression of kind {type(e).__name__}"
+
+
+def check_patched_rules(rules: list[Rule], patches) -> None:
+    """Raise PatchError naming the patch and the rule when a patched model's rule is ill-typed."""
+    if not patches:
+        return
+    for rule in rules:
+        errors = type_errors(rule)
+        if errors:
+            names = " and ".join(patch_where(p) for p in patches)
+            raise PatchError(f"{names}: rule {rule.label()!r}: {errors[0]}; check what the patch's "
+                             f"wrapped helpers and rules return")
+
+
 def builtin_patches() -> dict[str, Patch]:
     from spec.patches import BUILTIN
     return dict(BUILTIN)
@@ -204,4 +313,8 @@ def load_patch(ref: str) -> Patch:
             raise PatchError(f"{ref}: {attr}: missing; define {attr} = \"...\" at module level")
     if not callable(getattr(module, "apply", None)):
         raise PatchError(f"{ref}: apply: missing; define def apply(model): ...")
-    return Patch(module.NAME, module.DESCRIPTION, module.apply, str(path))
+    model = getattr(module, "MODEL", "sched")
+    if model not in ("sched", "maps"):
+        raise PatchError(f"{ref}: MODEL: invalid value {model!r}; use \"sched\" (the default) for the scheduler "
+                         f"model or \"maps\" for the classic map model")
+    return Patch(module.NAME, module.DESCRIPTION, module.apply, str(path), model)

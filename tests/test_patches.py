@@ -94,7 +94,22 @@ def test_replace_by_none_drops_instance():
     ('NAME = "x"\nDESCRIPTION = "y"\ndef apply(model):\n    model.replace("tick", lambda r: "not a rule")\n',
      "expected a spec.lang.Rule"),
     ('import nosuchmodule\n', "loading the patch failed: ModuleNotFoundError"),
-], ids=["unknown-rule", "unknown-helper", "no-name", "no-apply", "apply-raises", "not-a-rule", "import-error"])
+    ('NAME = "x"\nDESCRIPTION = "y"\ndef apply(model)\n    pass\n', "loading the patch failed: SyntaxError"),
+    ('NAME = "x"\nDESCRIPTION = "y"\ndef apply(model):\n    model.wrap("fairness_due", lambda o, p: 42)\n',
+     "rule 'globrunqget(fairness)(p=0)': the constant 42 is used as a condition but is not 0 or 1"),
+    ('from spec.lang import set_\nNAME = "x"\nDESCRIPTION = "y"\ndef apply(model):\n'
+     '    model.wrap("gopreempt", lambda o, *a: o(*a) + [set_(model.S.mspin(), 99)])\n',
+     "writes 99 to mspin, whose range is 0..1"),
+    ('from spec.lang import TRUE\nNAME = "x"\nDESCRIPTION = "y"\ndef apply(model):\n'
+     '    model.wrap("fairness_due", lambda o, p: TRUE)\n',
+     "rule 'globrunqget(fairness)(p=0)' at step 1 of a run from the initial state: gstatus: index -1"),
+    ('MODEL = "map"\nNAME = "x"\nDESCRIPTION = "y"\ndef apply(model):\n    pass\n',
+     "MODEL: invalid value 'map'; use \"sched\""),
+    ('MODEL = "maps"\nNAME = "x"\nDESCRIPTION = "y"\ndef apply(model):\n    pass\n',
+     "patch 'x' changes the map model; apply it to a map scenario, not a scheduler scenario"),
+], ids=["unknown-rule", "unknown-helper", "no-name", "no-apply", "apply-raises", "not-a-rule", "import-error",
+        "syntax-error", "number-as-condition", "constant-out-of-range", "index-out-of-range", "bad-model",
+        "other-model"])
 def test_bad_patch_file_is_one_line_exit_2(tmp_path, capsys, body, message):
     path = write_patch(tmp_path, body)
     out_dir = tmp_path / "out"
@@ -188,3 +203,69 @@ def test_compare_worst_case_wait(capsys, tmp_path, scenario, patch, code, before
     assert doc["worst_case_wait"]["before"]["ticks"] == before
     assert doc["worst_case_wait"]["after"]["ticks"] == after
     assert doc["worst_case_wait"]["after"]["verdict"] == "exact"
+
+
+def test_map_patch_file_breaks_iteration(tmp_path, capsys):
+    path = write_patch(tmp_path, '''
+        from spec.lang import TRUE
+        MODEL = "maps"
+        NAME = "keep-all"
+        DESCRIPTION = "mapiternext keeps every entry of an unevacuated old bucket"
+
+        def apply(model):
+            model.wrap("check_bucket_keeps", lambda original, *args: TRUE)
+    ''')
+    code, out, _ = run_cli(capsys, "compare", "map-iter-checkbucket", "--patch", str(path), "--engine", "explicit",
+                           "--property", "iteration", "--json", "--quiet", "--out", str(tmp_path / "out"))
+    doc = json.loads(out)
+    [row] = doc["properties"]
+    assert code == 1
+    assert doc["patch"] == {"name": "keep-all", "description": "mapiternext keeps every entry of an unevacuated "
+                            "old bucket", "source": str(path)}
+    assert (row["before"], row["after"], row["counterexample_length"]) == ("holds", "violated", 7)
+    code, out, _ = run_cli(capsys, "replay", row["trace"])
+    assert code == 0
+    assert "valid path of 7 steps; still a violation" in out
+
+
+def test_map_patch_unknown_helper_lists_map_helpers(tmp_path, capsys):
+    path = write_patch(tmp_path, '''
+        MODEL = "maps"
+        NAME = "x"
+        DESCRIPTION = "y"
+
+        def apply(model):
+            model.wrap("fairness_due", lambda original, p: original(p))
+    ''')
+    code, _, err = run_cli(capsys, "check", "map-iter-checkbucket", "--patch", str(path))
+    assert code == 2
+    assert "helper 'fairness_due': unknown helper; known helpers: advance_proc, after_hash_grow," in err
+    assert "check_bucket_keeps" in err
+
+
+def test_builtin_patches_stay_in_state_space():
+    """Every built-in patch passes the exploration that rejects patches leaving the state space."""
+    from checker.patchcheck import explore_patched
+    from spec.maps import scenario as map_scenario
+    from spec.maps.model import build_for
+    explored = 0
+    for patch in builtin_patches().values():
+        if patch.model == "maps":
+            explored += explore_patched(build_for(map_scenario.load("map-iter-checkbucket"), [patch]))
+            continue
+        for name in ("tight-loop-p2", "wakeup-race-p2", "netpoll-hog-p2", "runnext-handoff-p2"):
+            explored += explore_patched(build_model(load_builtin(name), "go1.19", patches=[patch]),
+                                        max_states=500)
+    assert explored > 10_000
+
+
+def test_compare_marks_unbounded_wait(tmp_path, capsys):
+    code, out, _ = run_cli(capsys, "compare", "noinline-call-loop-p1", "--patch", "no-sysmon-preempt",
+                           "--property", "starvation", "--property", "bounded-wait", "--max-depth", "16",
+                           "--quiet", "--out", str(tmp_path))
+    lines = out.splitlines()
+    assert code == 1
+    wait = next(line for line in lines if line.startswith("worst-case wait"))
+    assert wait.split("  ")[-1].strip() == "unbounded (starvation)"
+    header = lines[2]
+    assert header.index("after") == lines[3].index("violated")

@@ -15,7 +15,7 @@ from spec.lang import Layout, Property, Rule
 from spec.maps.properties import properties
 from spec.maps.rules import Builder
 from spec.maps.state import MapConfig, MapState
-from spec.patch import PatchError
+from spec.patch import PatchError, check_patched_rules
 
 
 @dataclass
@@ -115,6 +115,7 @@ def build_model(cfg: MapConfig, name: str = "map", patches=()) -> MapModel:
                          f"{type(e).__name__}: {e}") from e
     for target in targets:
         rules = target.edit_rules(rules)
+    check_patched_rules(rules, patches)
     b.rules = rules
     inputs = set()
     for f in H.input_fields():

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from spec.lang import TRUE, And, Layout, Named, Neg, Or, Property, Rule, set_
-from spec.patch import Patch, PatchError, PatchTarget
+from spec.patch import Patch, PatchError, PatchTarget, check_patched_rules, patch_where
 from spec.profiles import Profile, get_profile
 from spec.scenario import Node, Scenario
 from spec.sched.ops import OPS
@@ -103,6 +103,7 @@ def build_model(scenario: Scenario, profile: str | None = None, asyncpreemptoff:
                          f"{type(e).__name__}: {e}; check the wrapped helpers' arguments") from e
     for target in targets:
         b.rules = target.edit_rules(b.rules)
+    check_patched_rules(b.rules, patches)
     # Urgent rules (the runtime's own work: schedule, ready, handoff, syscall exit)
     # take no time and run before any goroutine executes its next operation and
     # before the clock moves.
@@ -129,8 +130,7 @@ def apply_patch(b: Builder, patch: Patch, model: str = "sched") -> PatchTarget:
     """
     if patch.model != model:
         have, want = MODEL_NAMES.get(patch.model, patch.model), MODEL_NAMES[model]
-        where = "built-in patch" if patch.source == "built-in" else f"{patch.source}: patch"
-        raise PatchError(f"{where} {patch.name!r} changes the {have} model; "
+        raise PatchError(f"{patch_where(patch)} changes the {have} model; "
                          f"apply it to a {have} scenario, not a {want} scenario (gmpcheck patches lists them)")
     target = PatchTarget(b, patch)
     try:
