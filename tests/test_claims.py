@@ -40,6 +40,20 @@ def test_full_ring_overflows_without_stealing():
     assert jumps > 0
 
 
+
+@pytest.mark.parametrize("scenario", ["netpoll-hog-p1", "netpoll-hog-p2"])
+@pytest.mark.parametrize("profile", ["go1.13", "go1.19", "go1.27"])
+def test_netpoll_rules_never_write_runnext(scenario, profile):
+    """A G leaves netpoll only in a step that writes its npoll slot, and no such rule writes runnext."""
+    model = build_model(load_builtin(scenario), profile)
+    S = model.state
+    npoll = set(range(S.npoll.base, S.npoll.base + S.npoll.size))
+    runnext = set(range(S.runnext.base, S.runnext.base + S.runnext.size))
+    readying = [r for r in model.rules if r.writes() & npoll]
+    assert {r.name for r in readying} == {"netpoll(0)", "netpoll(block)", "pollWait", "tick"}
+    assert [r.label() for r in readying if r.writes() & runnext] == []
+
+
 @pytest.mark.parametrize("profile", ["go1.19", "go1.27"])
 def test_netpoll_never_fills_runnext(profile):
     model = build_model(load_builtin("netpoll-hog-p2"), profile)

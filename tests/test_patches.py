@@ -190,6 +190,7 @@ def test_compare_pingpong_without_inheritance(capsys, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("scenario, patch, code, before, after", [
     ("runnext-handoff-p2", "no-runnext-steal", 1, 0, 3),
+    ("noinline-call-loop-p1", "no-sysmon-preempt", 1, 5, 14),
     ("wakeup-race-p2", "no-spinning-recheck", 1, 0, 5),
     ("spawn-burst-p1", "no-runqputslow", 0, 10, 9),
     ("netpoll-hog-p1", "gosched-in-pollwait", 0, 3, 4),
@@ -269,3 +270,19 @@ def test_compare_marks_unbounded_wait(tmp_path, capsys):
     assert wait.split("  ")[-1].strip() == "unbounded (starvation)"
     header = lines[2]
     assert header.index("after") == lines[3].index("violated")
+
+
+def test_pingpong_hog_starves_without_inheritance(tmp_path, capsys):
+    """Without inheritance the hog starves: the shortest lasso runs once through schedtick's 61 values."""
+    code, out, _ = run_cli(capsys, "check", "pingpong-hog-p1", "--patch", "no-inherit-time", "--property",
+                           "starvation", "--engine", "explicit", "--max-depth", "700", "--json", "--quiet",
+                           "--out", str(tmp_path))
+    [prop] = json.loads(out)["properties"]
+    assert code == 1
+    assert (prop["verdict"], prop["counterexample_length"], prop["loop"], prop["victim"]) == (
+        "violated", 613, 3, "hog")
+    code, out, _ = run_cli(capsys, "check", "pingpong-hog-p1", "--property", "starvation", "--engine", "explicit",
+                           "--max-depth", "700", "--json", "--quiet", "--out", str(tmp_path / "unpatched"))
+    [prop] = json.loads(out)["properties"]
+    assert code == 0
+    assert prop["verdict"] == "holds"
