@@ -142,5 +142,5 @@ def build_for(sc, patches=(), profile: str | None = None):
     if profile not in (None, "go1.19"):
         from spec.maps.scenario import MapScenarioError
         raise MapScenarioError(f"--profile {profile}: the classic map model follows Go 1.19's runtime/map.go "
-                               f"only; drop --profile or use go1.19")
+                               f"only (Go 1.24 and newer use Swiss tables); drop --profile or use go1.19")
     return build_model(sc.config, sc.name, patches)
