@@ -135,6 +135,8 @@ def test_edited_scenario_rejects_unknown_position():
     ("package main\n\nfunc main() {\n\tfor {\n}\n", ":6:1: syntax error: expected } here"),
     ("package main\n\nimport \"fmt\"\n\nfunc main() {\n\tfmt.Println(1)\n}\n",
      ":5:1: func main starts no goroutine (no go statement is reached), so there is nothing to schedule"),
+    ("func main() {\n\tgo f()\n}\n\nfunc f() {}\n", ":1:1: syntax error: expected 'package', found 'func'"),
+    ("", ":1:1: syntax error: expected 'package', found EOF (the file holds no Go code)"),
 ])
 def test_bad_programs_exit_2(tmp_path, capsys, source, message):
     src = tmp_path / "p.go"
@@ -191,3 +193,29 @@ def test_check_json_findings(tmp_path, capsys):
     assert d["properties"][0]["source"][0].startswith(f"{prog}:19:1: goroutine main (func main) starves")
     assert line_of("leaf_call_loop.go", f"{prog}:22:3").strip() == "for {"
     assert line_of("leaf_call_loop.go", f"{prog}:19:1") == "func main() {"
+
+
+def test_select_send_case_keeps_send(tmp_path):
+    src = tmp_path / "sel.go"
+    src.write_text("package main\n\nfunc main() {\n\tch := make(chan int)\n\tgo func() {\n"
+                   "\t\tfor i := 0; i < 3; i++ {\n\t\t\tselect {\n\t\t\tcase ch <- i:\n\t\t\t}\n\t\t}\n"
+                   "\t}()\n\tfor {\n\t\tselect {\n\t\tcase v := <-ch:\n\t\t\t_ = v\n\t\t}\n\t}\n}\n")
+    d = tomllib.loads(extract(str(src), use_go=False).toml)
+    assert goroutine(d, "main.func1")["body"] == [{"loop": ["send ch"], "times": 3}]
+    assert goroutine(d, "main")["body"][-1] == {"loop": ["recv ch", "compute"]}
+
+
+def test_range_over_channel_warns(tmp_path):
+    src = tmp_path / "rc.go"
+    src.write_text("package main\n\nfunc main() {\n\tch := make(chan int)\n\tgo func() {\n\t\tch <- 1\n"
+                   "\t}()\n\tfor v := range ch {\n\t\t_ = v\n\t}\n}\n")
+    ex = extract(str(src), use_go=False)
+    assert f"{src}:8:2: range over channel ch: the model has no close, so the loop is modelled without end, " \
+           f"one receive per iteration" in ex.warnings
+    assert goroutine(tomllib.loads(ex.toml), "main")["body"][-1] == {"loop": ["recv ch", "compute"]}
+
+
+def test_guess_notes_not_repeated():
+    ex = extract(str(CORPUS / "mutex_handoff.go"), use_go=False)
+    assert len(ex.notes) == len(set(ex.notes))
+    assert sum(":17:3: mu.Lock:" in n for n in ex.notes) == 1

@@ -66,6 +66,18 @@ def syntax_error(display: str, root) -> str | None:
     return f"{display}:{line}:{col}: syntax error: unexpected {snippet!r}"
 
 
+def package_error(display: str, root) -> str | None:
+    """Return the compiler's complaint about a file that does not start with a package clause, or None."""
+    first = next((c for c in root.named_children if c.type != "comment"), None)
+    if first is not None and first.type == "package_clause":
+        return None
+    if first is None:
+        return f"{display}:1:1: syntax error: expected 'package', found EOF (the file holds no Go code)"
+    line, col = first.start_point[0] + 1, first.start_point[1] + 1
+    word = first.text.decode("utf-8", errors="replace").split()[0] if first.text.strip() else first.type
+    return f"{display}:{line}:{col}: syntax error: expected 'package', found {word!r}"
+
+
 def extract(go_path: str, entry: str = "main", profile: str | None = None, gomaxprocs: int | None = None,
             use_go: bool = True) -> Extraction:
     """Translate ``go_path`` from function ``entry`` into scenario TOML.
@@ -88,7 +100,7 @@ def extract(go_path: str, entry: str = "main", profile: str | None = None, gomax
         raise ExtractError(f"--gomaxprocs: must be between 1 and {MAX_GOMAXPROCS}, got {gomaxprocs}")
 
     root = _parser().parse(src).root_node
-    err = syntax_error(display, root)
+    err = syntax_error(display, root) or package_error(display, root)
     if err is not None:
         raise ExtractError(err)
 
@@ -123,7 +135,8 @@ def extract(go_path: str, entry: str = "main", profile: str | None = None, gomax
         parse(text, f"{display} (extracted)")
     except ScenarioError as e:
         raise ExtractError(f"{display}: the extracted scenario is invalid: {e}") from None
-    return Extraction(text, name, tr.warnings, notes + tr.guesses)
+    # A function started by two go statements is translated twice; its guesses are noted once.
+    return Extraction(text, name, tr.warnings, notes + list(dict.fromkeys(tr.guesses)))
 
 
 def fmt_pos(display: str, p) -> str:

@@ -489,6 +489,8 @@ class Translator:
                                      f"modelled without end, one mapiternext call per iteration")
             elif rname in self.chans:
                 prefix = [self.chan_op("recv", right, node)]
+                self.warn(pos(node), f"range over channel {rname}: the model has no close, so the loop is "
+                                     f"modelled without end, one receive per iteration")
             else:
                 times = self.const_value(right)
                 if times is None and right.type == "composite_literal":
@@ -623,7 +625,11 @@ class Translator:
         if len(comm) > 1:
             self.warn(pos(node), f"select: the model has no choice between channels, so it follows the "
                                  f"first case (line {pos(first)[0]})")
-        ops = self.expr(first.child_by_field_name("communication"))
+        communication = first.child_by_field_name("communication")
+        if communication is not None and communication.type == "send_statement":
+            ops, _ = self.statement(communication, ctx)
+        else:
+            ops = self.expr(communication)
         items, ends = self.block_of_case(first, ctx)
         return merge(ops + items), ends
 
