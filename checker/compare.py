@@ -135,7 +135,7 @@ def patch_doc(patch) -> dict:
 
 
 def row(before, after, entry) -> dict:
-    """One property's line of the comparison; ``entry`` describes the counterexample written, if any."""
+    """Build one property's row of the comparison; ``entry`` describes the counterexample written, if any."""
     # "proved" is "holds" for every depth, so a proof before also counts as holding.
     breaks = before.verdict in ("holds", "proved") and after.verdict == "violated"
     return {"property": before.property, "before": before.verdict, "after": after.verdict,

@@ -288,8 +288,9 @@ def step_events(model, before, after, rule) -> list[str]:
 def iteration_keys(model, s) -> tuple[list[str], list[str]]:
     """Return the keys whose iteration breaks the range guarantee in state ``s``.
 
-    The first list holds the keys a finished iteration missed; the second those
-    an iteration, finished or not, returned more often than the property allows.
+    The first list contains the keys a finished iteration missed. The second
+    contains those an iteration, finished or not, returned more often than the
+    property allows.
     """
     H = model.state
     missed, twice = [], []

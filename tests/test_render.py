@@ -476,7 +476,7 @@ def test_gallery_index_shows_every_picture():
 
 
 def test_explain_names_a_patched_rule():
-    """A step whose rule a patch changed or replaced says so and names the patch."""
+    """A step whose rule a patch changed or replaced is marked with the patch's name."""
     sysmon = CX / "noinline-call-loop-p1.go1.19.patch-no-sysmon-preempt.starvation.itf.json"
     text = explain_text(sysmon)
     tick = text.split("\nstep 3 (tick 0): tick\n")[1].split("\n\n")[0].splitlines()

@@ -93,7 +93,7 @@ def patched_rules(model) -> dict[str, tuple[str, object]]:
 
 
 def patch_note(model, rule, patched: dict) -> str | None:
-    """Return the line that says a patch added or changed ``rule``, or None when it did not."""
+    """Return the line that names the patch that added or changed ``rule``, or None when none did."""
     how, _ = patched.get(rule.label(), (None, None))
     if how is None:
         return None
