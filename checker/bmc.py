@@ -43,7 +43,8 @@ class Result:
                 else f"minimal counterexample of {self.depth} steps"
             return f"violated ({what})"
         if self.verdict == "holds":
-            return f"holds up to depth {self.depth} (bounded; no counterexample of {self.depth} steps or fewer)"
+            more = f"; {self.reason}" if self.engine == "explicit-bfs" and self.reason else ""
+            return f"holds up to depth {self.depth} (bounded; no counterexample of {self.depth} steps or fewer{more})"
         if self.verdict == "proved":
             return f"proved ({self.reason})"
         return f"unknown ({self.reason})"

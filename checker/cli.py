@@ -322,9 +322,14 @@ def properties_from_args(args, model):
 
 
 def progress_printer(args, prefix=None):
+    """Return a progress callback that prints at most one line a second, and the last depth."""
     prefix = prefix or getattr(args, "engine", "bmc")
+    last = [-1.0]
 
     def progress(depth, max_depth, pending, seconds, states=None):
+        if seconds - last[0] < 1.0 and depth < max_depth and pending:
+            return
+        last[0] = seconds
         if not args.quiet:
             print(f"{prefix}: depth {depth}/{max_depth} checked, {seconds:.1f} s"
                   + (f", {states} states" if states is not None else "")

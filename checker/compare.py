@@ -99,6 +99,8 @@ def compare_map(args) -> int:
     patch = load_patch(args.patch)
     before_model = build_for(sc, [], args.profile)
     after_model = build_for(sc, [patch], args.profile)
+    if not args.properties and sc.properties:
+        args.properties = list(sc.properties)  # the scenario's own list, as check uses
     props = properties_from_args(args, before_model)
     explore_patched(after_model)
     depth = sc.max_depth if args.max_depth is None else args.max_depth

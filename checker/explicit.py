@@ -248,7 +248,9 @@ def check(model, props, max_depth: int, timeout_s: float, progress=None) -> list
                                                f"none more than {depth - 1} steps from the start")
         else:
             results[prop.name] = Result(prop.name, "holds", max_depth, seconds, engine=ENGINE,
-                                        reason=f"{len(parent)} states within depth {max_depth} checked")
+                                        reason=f"{len(parent)} states within depth {max_depth} checked, and the "
+                                               f"last level still added states, so a larger --max-depth may "
+                                               f"prove it")
     return [results[p.name] for p in props]
 
 
@@ -386,8 +388,13 @@ def _starvation(ex: Explorer, prop, max_depth: int, timeout_s: float, start: flo
             return Result(prop.name, "proved", depth, seconds, engine=ENGINE,
                           reason=f"every reachable state checked: {len(keys)} states without the wait "
                                  f"counters, and no cycle keeps a G ready across a tick")
-        return Result(prop.name, "holds", max_depth, seconds, engine=ENGINE,
-                      reason=f"{len(keys)} states within depth {max_depth} checked")
+        if complete:
+            reason = (f"all {len(keys)} reachable states checked: a cycle keeps a G ready across a tick, but "
+                      f"its lasso is longer than {max_depth} steps, so a larger --max-depth finds it")
+        else:
+            reason = (f"{len(keys)} states within depth {max_depth} checked, and the last level still added "
+                      f"states, so a larger --max-depth may find a lasso or prove there is none")
+        return Result(prop.name, "holds", max_depth, seconds, engine=ENGINE, reason=reason)
     length, x, g, cycle = best
     rules = []
     y = x

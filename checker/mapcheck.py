@@ -14,7 +14,7 @@ from pathlib import Path
 from checker import bmc
 from checker.maptrace import header, narrative
 from checker.patchcheck import explore_patched
-from checker.trace import ITF_DESCRIPTION, state_to_itf, write_atomic
+from checker.trace import ITF_DESCRIPTION, patch_refs, state_to_itf, write_atomic
 from spec.maps.model import build_for
 from spec.maps.scenario import load
 from spec.maps.writers import diameter
@@ -42,7 +42,7 @@ def to_itf(model, sc, result, scenario_text: str) -> dict:
                   "tool": "gmpcheck", "kind": "map", "scenario": sc.name, "scenario_toml": scenario_text,
                   "property": result.property, "verdict": result.verdict, "length": result.depth,
                   "profile": getattr(model.config, "profile", "go1.19"),
-                  "patches": [p.name if p.source == "built-in" else p.source for p in model.patches]},
+                  "patches": patch_refs(model.patches)},
         "vars": list(model.layout.fields),
         "states": states,
     }
@@ -89,7 +89,13 @@ def check(ref: str, patches, properties, max_depth, timeout: float, out_dir: Pat
     depth = sc.max_depth if max_depth is None else max_depth
     explore_patched(model)
 
+    last = [-1.0]
+
     def progress(d, md, pending, seconds, states=None):
+        # At most one line a second, and always the last depth.
+        if seconds - last[0] < 1.0 and d < md and pending:
+            return
+        last[0] = seconds
         if not quiet:
             print(f"{engine}: depth {d}/{md}, {len(pending)} pending, {seconds:.1f} s"
                   + (f", {states} states" if states is not None else ""), file=sys.stderr)

@@ -88,7 +88,7 @@ def to_itf(model, result, scenario_text: str, sizes: dict) -> dict:
             "length": result.depth,
             "g_names": model.g_names,
             # Built-in patches by name, patch files by path: replay applies them again.
-            "patches": [p.name if p.source == "built-in" else p.source for p in model.patches],
+            "patches": patch_refs(model.patches),
             "victim": None if result.victim is None else model.g_names[result.victim],
         },
         "vars": list(model.layout.fields),
@@ -97,6 +97,15 @@ def to_itf(model, result, scenario_text: str, sizes: dict) -> dict:
     if result.loop is not None:
         doc["loop"] = result.loop
     return doc
+
+
+def patch_refs(patches) -> list[str]:
+    """Return how a trace names its patches: a built-in's name, or a patch file's absolute path.
+
+    The path is absolute so that replay, render and explain find the file from
+    any working directory.
+    """
+    return [p.name if p.source == "built-in" else str(Path(p.source).resolve()) for p in patches]
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -260,3 +260,14 @@ def test_bad_option_is_one_line(capsys):
     assert exc.value.code == 2
     assert err == ("gmpcheck check: error: argument --engine: invalid choice: 'smt' (choose from 'bmc', "
                    "'explicit'); see gmpcheck check --help\n")
+
+
+def test_holds_says_search_was_cut(capsys, tmp_path):
+    """Explicit search marks a bounded verdict whose last level still added states."""
+    code = main(["check", "tight-loop-p1", "--engine", "explicit", "--max-depth", "40", "--property", "starvation",
+                 "--quiet", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert ("starvation  holds up to depth 40 (bounded; no counterexample of 40 steps or fewer; 41 states within "
+            "depth 40 checked, and the last level still added states, so a larger --max-depth may find a lasso "
+            "or prove there is none)") in out

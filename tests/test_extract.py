@@ -219,3 +219,18 @@ def test_guess_notes_not_repeated():
     ex = extract(str(CORPUS / "mutex_handoff.go"), use_go=False)
     assert len(ex.notes) == len(set(ex.notes))
     assert sum(":17:3: mu.Lock:" in n for n in ex.notes) == 1
+
+
+@pytest.mark.parametrize("call", ["work(10)", "_ = work(10)", "done <- work(10)", "return"])
+def test_callee_loop_without_end(tmp_path, call):
+    """A call whose inlined body loops without end ends the caller's body there, wherever the call sits."""
+    src = tmp_path / "callee.go"
+    call_line = call if call != "return" else "work(10)\n\t\treturn"
+    src.write_text("package main\n\nfunc work(n int) int {\n\ts := 0\n\tfor i := 0; i < n; i++ {\n\t\ts += i\n"
+                   "\t}\n\treturn s\n}\n\nfunc main() {\n\tdone := make(chan int)\n\tgo func() {\n\t\t<-done\n"
+                   f"\t}}()\n\tfor {{\n\t\t{call_line}\n\t}}\n}}\n")
+    ex = extract(str(src), use_go=False)
+    body = goroutine(tomllib.loads(ex.toml), "main")["body"]
+    assert body[-1]["loop"][-1] == {"loop": ["compute"]}
+    assert f"{src}:5:2: loop bound of `for i := 0; i < n; i++` is not a constant: modelled as a loop " \
+           f"without end" in ex.warnings

@@ -286,3 +286,39 @@ def test_pingpong_hog_starves_without_inheritance(tmp_path, capsys):
     [prop] = json.loads(out)["properties"]
     assert code == 0
     assert prop["verdict"] == "holds"
+
+
+def test_map_helper_raising_is_one_line(tmp_path, capsys):
+    path = write_patch(tmp_path, '''
+        MODEL = "maps"
+        NAME = "raises"
+        DESCRIPTION = "a wrapped helper that raises"
+
+        def apply(model):
+            model.wrap("check_bucket_keeps", lambda original, *args: 1 // 0)
+    ''')
+    code, _, err = run_cli(capsys, "check", "map-iter-checkbucket", "--patch", str(path), "--out",
+                           str(tmp_path / "out"))
+    assert code == 2
+    assert err.count("\n") == 1
+    assert "building the map rules failed with patches raises" in err
+    assert "ZeroDivisionError" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_trace_replays_patch_file_elsewhere(tmp_path, capsys, monkeypatch):
+    """A trace records a patch file by its absolute path, so it replays from another directory."""
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "steal.py").write_text(
+        'NAME = "my-no-runnext-steal"\nDESCRIPTION = "no runnext steal"\n\n'
+        'def apply(model):\n    model.remove("runqsteal(runnext)")\n')
+    monkeypatch.chdir(tmp_path / "work")
+    code, _, _ = run_cli(capsys, "check", "runnext-handoff-p2", "--patch", "steal.py", "--property",
+                         "bounded-wait", "--max-depth", "12", "--quiet", "--out", "out")
+    assert code == 1
+    [trace] = (tmp_path / "work" / "out").glob("*.itf.json")
+    assert json.loads(trace.read_text())["#meta"]["patches"] == [str(tmp_path / "work" / "steal.py")]
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run_cli(capsys, "replay", str(trace))
+    assert code == 0
+    assert "valid path of 10 steps; still a violation" in out

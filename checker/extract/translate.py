@@ -58,6 +58,12 @@ class Loop:
     origin: str
 
 
+def never_returns(items: list) -> bool:
+    """Return whether operations end their body: a call of os.Exit, or an inlined call's loop without end."""
+    return any(isinstance(it, Op) and it.text == "exit" or isinstance(it, Loop) and it.times is None
+               for it in items)
+
+
 @dataclass
 class GSpec:
     """One goroutine kind: the function it runs and the go statement that starts it."""
@@ -425,13 +431,17 @@ class Translator:
         t = node.type
         if t == "expression_statement":
             ops = self.expr(node.named_children[0])
-            return self.compute_if_empty(ops, node), any(o.text == "exit" for o in ops)
+            return self.compute_if_empty(ops, node), never_returns(ops)
         if t == "send_statement":
             ch, value = node.named_children[0], node.child_by_field_name("value")
-            return self.expr(value) + [self.chan_op("send", ch, node)], False
+            ops = self.expr(value)
+            if never_returns(ops):
+                return ops, True
+            return ops + [self.chan_op("send", ch, node)], False
         if t in ("short_var_declaration", "assignment_statement", "var_declaration", "inc_statement",
                  "dec_statement"):
-            return self.compute_if_empty(self.expr(node), node), False
+            ops = self.expr(node)
+            return self.compute_if_empty(ops, node), never_returns(ops)
         if t == "const_declaration":
             for spec in (n for n in descendants(node) if n.type == "const_spec"):
                 self._const_spec(spec)
@@ -454,7 +464,8 @@ class Translator:
             inner = [c for c in node.named_children if c.type != "label_name"]
             return self.statement(inner[0], ctx) if inner else ([], False)
         if t == "return_statement":
-            return self.expr(node), False
+            ops = self.expr(node)
+            return ops, never_returns(ops)
         if t == "defer_statement":
             self.warn(pos(node), "defer: the deferred call runs when the function returns, which the "
                                  "model does not follow; kept as compute")

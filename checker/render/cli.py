@@ -27,7 +27,9 @@ def load(path: str) -> TraceView:
         return TraceView.load(path)
     except TraceError as e:
         message = str(e)
-        if "gmpcheck check" not in message:
+        if "#meta.patches" in message and "patch file not found" in message:
+            message += "; give the patch file's path in #meta.patches, or restore the file"
+        elif "gmpcheck check" not in message:
             message += f"; {TRACE_FIX}"
         raise TraceError(message) from None
 
