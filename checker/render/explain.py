@@ -162,16 +162,26 @@ def initial_lines(view: TraceView) -> list[str]:
     return lines
 
 
-def step_lines(view: TraceView, ex: Explainer, i: int, patched: dict | None = None) -> list[str]:
-    """Explain step i: rule, runtime code, patch, guard conditions that held, effect, notes."""
+def rule_lines(view, ex: Explainer, i: int, heading: str, runtime, patched: dict | None) -> list[str]:
+    """Return a step's heading, runtime code, rule doc, patch note and the guard conditions that held.
+
+    ``runtime(rule)`` names the runtime code a rule models; scheduler and map
+    rules cite it differently.
+    """
     rule = view.rules[i]
-    lines = [f"step {i} (tick {view.ticks_before(i)}): {describe_rule(view.model, rule)}",
-             f"  runtime: {runtime_line(unpatched(rule, patched or {}))}",
-             f"  models: {rule.doc}"]
+    lines = [heading, f"  runtime: {runtime(unpatched(rule, patched or {}))}", f"  models: {rule.doc}"]
     note = patch_note(view.model, rule, patched or {})
     if note:
         lines.append(note)
     lines.append(f"  enabled because: {'; '.join(ex.guard_reasons(rule.guard, view.states[i - 1]))}")
+    return lines
+
+
+def step_lines(view: TraceView, ex: Explainer, i: int, patched: dict | None = None) -> list[str]:
+    """Explain step i: rule, runtime code, patch, guard conditions that held, effect, notes."""
+    rule = view.rules[i]
+    heading = f"step {i} (tick {view.ticks_before(i)}): {describe_rule(view.model, rule)}"
+    lines = rule_lines(view, ex, i, heading, runtime_line, patched)
     moved = moves(view, i)
     lines.append(f"  effect: {'; '.join(moved) if moved else 'no G or P changes place'}")
     diff = changes(view.model, view.states[i - 1], view.states[i])

@@ -10,7 +10,7 @@ record, slot, iterator and key, so the explainer prints those indices as such.
 from __future__ import annotations
 
 from checker import maptrace
-from checker.render.explain import citations, patch_note, patched_rules, unpatched
+from checker.render.explain import citations, patched_rules, rule_lines
 from checker.render.guards import Explainer
 from checker.render.mapview import MapTraceView
 from spec.lang import Const
@@ -81,14 +81,7 @@ def key_changes(view: MapTraceView, i: int) -> list[str]:
 
 def step_lines(view: MapTraceView, ex: MapExplainer, i: int, patched: dict | None = None) -> list[str]:
     """Explain step i: rule, runtime code, patch, guard conditions that held, what it did, fields it changed."""
-    rule = view.rules[i]
-    lines = [f"step {i}: {rule.label()}",
-             f"  runtime: {runtime_line(unpatched(rule, patched or {}))}",
-             f"  models: {rule.doc}"]
-    note = patch_note(view.model, rule, patched or {})
-    if note:
-        lines.append(note)
-    lines.append(f"  enabled because: {'; '.join(ex.guard_reasons(rule.guard, view.states[i - 1]))}")
+    lines = rule_lines(view, ex, i, f"step {i}: {view.rules[i].label()}", runtime_line, patched)
     read = inputs_line(view, i)
     if read:
         lines.append(f"  inputs: {read}")
