@@ -266,10 +266,10 @@ def scenario_from_args(args):
 
 def check_map_options(args) -> None:
     """Reject the options that a map scenario has no use for, and invalid search limits."""
-    for flag, given in (("--bound", args.bound is not None), ("--asyncpreemptoff", args.asyncpreemptoff),
+    for flag, is_set in (("--bound", args.bound is not None), ("--asyncpreemptoff", args.asyncpreemptoff),
                         ("--entry", getattr(args, "entry", None) is not None),
                         ("--gomaxprocs", getattr(args, "gomaxprocs", None) is not None)):
-        if given:
+        if is_set:
             raise UsageError(f"{flag}: applies to scheduler scenarios only; {args.scenario} is a map "
                              f"scenario, so drop {flag}")
     if args.max_depth is not None and args.max_depth < 1:

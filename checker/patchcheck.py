@@ -58,7 +58,7 @@ def explore_patched(model, max_states: int = MAX_STATES, max_seconds: float = MA
     return len(seen)
 
 
-def _error(model, rule, what: str, depth: int) -> PatchError:
+def _error(model, rule, problem: str, depth: int) -> PatchError:
     names = " and ".join(patch_where(p) for p in model.patches)
-    return PatchError(f"{names}: rule {rule.label()!r} at step {depth + 1} of a run from the initial state: {what}; "
+    return PatchError(f"{names}: rule {rule.label()!r} at step {depth + 1} of a run from the initial state: {problem}; "
                       f"the patched model leaves its state space, so no verdict would mean anything")

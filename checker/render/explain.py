@@ -67,9 +67,9 @@ def runtime_line(rule) -> str:
 
 
 def patched_rules(model) -> dict[str, tuple[str, object]]:
-    """Map the label of each rule the model's patches touched to how, and the unpatched rule.
+    """Map the label of each rule the model's patches touched to the kind of change and the unpatched rule.
 
-    How is "added" (no unpatched rule), "replaced" (the patch also gave the rule
+    The kind is "added" (no unpatched rule), "replaced" (the patch also gave the rule
     its own documentation) or "changed".  The model is built again without its
     patches, and rules with the same label are compared by guard and body.
     """
@@ -94,13 +94,13 @@ def patched_rules(model) -> dict[str, tuple[str, object]]:
 
 def patch_note(model, rule, patched: dict) -> str | None:
     """Return the line that names the patch that added or changed ``rule``, or None when none did."""
-    how, _ = patched.get(rule.label(), (None, None))
-    if how is None:
+    change, _ = patched.get(rule.label(), (None, None))
+    if change is None:
         return None
     names = "; ".join(f"{p.name} ({p.description})" for p in model.patches)
-    if how == "added":
+    if change == "added":
         return f"  patched: this rule is added by {names}"
-    if how == "replaced":
+    if change == "replaced":
         return (f"  patched: this rule is replaced by {names}; the runtime line names the code it replaces, "
                 f"the models line is the patch's")
     return (f"  patched: this rule is changed by {names}; the runtime and models lines describe the "
